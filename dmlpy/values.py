@@ -1,0 +1,234 @@
+"""DML values, their type names, conversions and printing.
+
+Representation (chosen so that scalar code runs at Python speed):
+  int     -> Python int          double -> Python float
+  boolean -> Python bool         string -> Python str
+  matrix  -> 2-D backend array (numpy/cupy) of backend.dtype
+  list    -> DMLList             frame  -> Frame (a type placeholder for now)
+Matrices are treated as immutable once bound to a variable; the interpreter
+copies on write (see interpreter left indexing).
+"""
+from __future__ import annotations
+
+from decimal import Decimal, ROUND_HALF_UP
+import math
+
+import numpy as np
+
+from . import backend
+from .errors import DMLRuntimeError
+
+
+class DMLList:
+    """A DML list: ordered values, optionally named (all or none)."""
+    __slots__ = ("items", "names")
+
+    def __init__(self, items=(), names=None):
+        self.items = list(items)
+        self.names = list(names) if names is not None else None
+
+    def __len__(self):
+        return len(self.items)
+
+    def index_of(self, key):
+        if isinstance(key, str):
+            if self.names is None or key not in self.names:
+                raise DMLRuntimeError(f"list has no element named '{key}'")
+            return self.names.index(key)
+        i = int(key)
+        if i < 1 or i > len(self.items):
+            raise DMLRuntimeError(f"list index {i} out of bounds [1, {len(self.items)}]")
+        return i - 1
+
+    def get(self, key):
+        return self.items[self.index_of(key)]
+
+    def copy(self):
+        return DMLList(self.items, self.names)
+
+    def __repr__(self):
+        if self.names is None:
+            return f"DMLList({self.items!r})"
+        return f"DMLList({dict(zip(self.names, self.items))!r})"
+
+
+class Frame:
+    """Placeholder for DML frames (a 2-D table of typed columns)."""
+    __slots__ = ("columns", "names", "schema")
+
+    def __init__(self, columns, names=None, schema=None):
+        self.columns = columns
+        self.names = names
+        self.schema = schema
+
+
+def is_matrix(v) -> bool:
+    return type(v) is np.ndarray or (backend.xp is not np and isinstance(v, backend.xp.ndarray))
+
+
+def type_name(v) -> str:
+    """The DML type name of a value, as used in error messages."""
+    t = type(v)
+    if t is bool:
+        return "boolean"
+    if t is int:
+        return "int"
+    if t is float:
+        return "double"
+    if t is str:
+        return "string"
+    if t is DMLList:
+        return "list"
+    if t is Frame:
+        return "frame"
+    if is_matrix(v):
+        return "matrix"
+    return t.__name__
+
+
+# ---------------------------------------------------------------- printing
+
+def java_double(d: float) -> str:
+    """Java's Double.toString: shortest round-trip digits, plain between 1e-3 and 1e7."""
+    if d != d:
+        return "NaN"
+    if d == math.inf:
+        return "Infinity"
+    if d == -math.inf:
+        return "-Infinity"
+    if d == 0.0:
+        return "-0.0" if math.copysign(1.0, d) < 0 else "0.0"
+    sign = "-" if d < 0 else ""
+    r = repr(abs(d))
+    # digits and decimal exponent of the shortest representation
+    if "e" in r:
+        mant, exp = r.split("e")
+        exp = int(exp)
+    else:
+        mant, exp = r, 0
+    if "." in mant:
+        ip, fp = mant.split(".")
+    else:
+        ip, fp = mant, ""
+    digits = (ip + fp).lstrip("0")
+    # position of the decimal point relative to the first significant digit
+    point = len(ip) + exp  # decimal point index within ip+fp string
+    lead_zeros = len(ip + fp) - len((ip + fp).lstrip("0"))
+    sci_exp = point - lead_zeros - 1
+    digits = digits.rstrip("0") or "0"
+    a = abs(d)
+    if 1e-3 <= a < 1e7:
+        if sci_exp >= 0:
+            ipart = digits[: sci_exp + 1].ljust(sci_exp + 1, "0")
+            fpart = digits[sci_exp + 1:] or "0"
+        else:
+            ipart = "0"
+            fpart = "0" * (-sci_exp - 1) + digits
+        return f"{sign}{ipart}.{fpart}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{sci_exp}"
+
+
+def format_scalar(v) -> str:
+    t = type(v)
+    if t is bool:
+        return "TRUE" if v else "FALSE"
+    if t is float:
+        return java_double(v)
+    if t is int or t is str:
+        return str(v)
+    if isinstance(v, (np.floating,)):
+        return java_double(float(v))
+    if isinstance(v, (np.integer,)):
+        return str(int(v))
+    raise DMLRuntimeError(f"cannot print a value of type {type_name(v)} as a scalar")
+
+
+def fixed_decimal(x: float, decimal: int) -> str:
+    """Java's %.Nf: round half up on the shortest decimal digits."""
+    if x != x:
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    q = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimal), rounding=ROUND_HALF_UP)
+    s = format(q, "f")
+    if s.startswith("-") and q == 0:
+        s = s  # Java prints -0.000 for negative values that round to zero
+    return s
+
+
+def matrix_to_string(m, rows=100, cols=100, decimal=3, sparse=False, sep=" ", linesep="\n") -> str:
+    """toString(X): at most rows x cols cells, each with `decimal` fraction digits."""
+    a = backend.to_host(m)
+    nr, nc = a.shape
+    r, c = min(rows, nr), min(cols, nc)
+    out = []
+    if sparse:
+        for i in range(r):
+            for j in range(c):
+                v = float(a[i, j])
+                if v != 0:
+                    out.append(f"{i + 1}{sep}{j + 1}{sep}{fixed_decimal(v, decimal)}{linesep}")
+        return "".join(out)
+    for i in range(r):
+        out.append(sep.join(fixed_decimal(float(a[i, j]), decimal) for j in range(c)))
+        out.append(linesep)
+    return "".join(out)
+
+
+def list_to_string(lst: DMLList) -> str:
+    parts = []
+    for v in lst.items:
+        if is_matrix(v):
+            parts.append("\nMatrix:\n" + matrix_to_string(v))
+        elif type(v) is DMLList:
+            parts.append(list_to_string(v))
+        else:
+            parts.append(format_scalar(v))
+    return "List containing:\n[" + ", ".join(parts) + "]"
+
+
+def to_string(v) -> str:
+    """The text print() and toString() give for any value."""
+    if is_matrix(v):
+        return matrix_to_string(v)
+    if type(v) is DMLList:
+        return list_to_string(v)
+    if type(v) is Frame:
+        return "Frame"
+    return format_scalar(v)
+
+
+# ------------------------------------------------------------- conversions
+
+def to_python(v):
+    """A value as the Python API returns it: numpy arrays, Python scalars, lists."""
+    if is_matrix(v):
+        return np.array(backend.to_host(v), dtype=np.float64 if backend.dtype == np.float64 else backend.dtype)
+    if type(v) is DMLList:
+        items = [to_python(x) for x in v.items]
+        return dict(zip(v.names, items)) if v.names is not None else items
+    return v
+
+
+def from_python(v, what="input"):
+    """A Python/numpy value as a DML value: 1-D arrays become column vectors."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v)
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (DMLList, Frame)):
+        return v
+    if isinstance(v, dict):
+        return DMLList([from_python(x) for x in v.values()], [str(k) for k in v.keys()])
+    if isinstance(v, (list, tuple)) and not (len(v) and isinstance(v[0], (list, tuple))):
+        if all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in v) and len(v) > 0:
+            return backend.asarray(np.asarray(v, dtype=np.float64).reshape(-1, 1))
+        return DMLList([from_python(x) for x in v])
+    a = np.asarray(v)
+    if a.ndim > 2:
+        raise DMLRuntimeError(f"{what}: arrays of {a.ndim} dimensions are not DML matrices")
+    return backend.asarray(np.array(a, dtype=np.float64, copy=True))
