@@ -57,7 +57,7 @@ def _dml_name(py_name: str) -> str:
 
 
 # Python parameter names that stand for dotted DML names.
-_DOTTED = {"index_return", "empty_return"}
+_DOTTED = {"index_return", "empty_return", "lower_tail"}
 
 
 def builtin(*names: str, returns: int = 1):

@@ -1,0 +1,193 @@
+"""The DML abstract syntax tree: plain dataclasses, each node with its source position.
+
+``line`` and ``col`` are 1-based; the file a node belongs to is the ``file`` of
+the enclosing ``Program``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+
+@dataclass(eq=False)
+class Node:
+    line: int
+    col: int
+
+
+# ------------------------------------------------------------------ expressions
+
+@dataclass(eq=False)
+class IntLit(Node):
+    value: int
+
+
+@dataclass(eq=False)
+class DoubleLit(Node):
+    value: float
+
+
+@dataclass(eq=False)
+class StrLit(Node):
+    value: str
+
+
+@dataclass(eq=False)
+class BoolLit(Node):
+    value: bool
+
+
+@dataclass(eq=False)
+class Name(Node):
+    name: str
+
+
+@dataclass(eq=False)
+class CmdArg(Node):
+    """A command-line parameter: $name or $1."""
+    name: str          # without the '$'
+
+
+@dataclass(eq=False)
+class Unary(Node):
+    op: str            # '-', '+', '!'
+    operand: "Expr"
+
+
+@dataclass(eq=False)
+class Binary(Node):
+    op: str
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(eq=False)
+class Arg(Node):
+    name: Optional[str]   # None for a positional argument
+    value: "Expr"
+
+
+@dataclass(eq=False)
+class Call(Node):
+    name: str             # possibly "ns::f" or a dotted builtin name
+    args: list[Arg]
+
+
+@dataclass(eq=False)
+class IndexRange(Node):
+    """One dimension of X[...]: lower, or lower:upper. All None means the whole dimension."""
+    lower: Optional["Expr"]
+    upper: Optional["Expr"]
+    is_range: bool
+
+
+@dataclass(eq=False)
+class Index(Node):
+    name: str
+    rows: Optional[IndexRange]     # None: empty (all rows)
+    cols: Optional[IndexRange]     # None: empty (all columns)
+    has_comma: bool                # X[i] (no comma) versus X[i,]
+
+
+@dataclass(eq=False)
+class ListLit(Node):
+    items: list["Expr"]
+
+
+Expr = Union[IntLit, DoubleLit, StrLit, BoolLit, Name, CmdArg, Unary, Binary, Call, Index, ListLit]
+
+
+# ------------------------------------------------------------------- statements
+
+@dataclass(eq=False)
+class Assign(Node):
+    target: Union[Name, Index]
+    value: Expr
+    accumulate: bool = False       # '+='
+
+
+@dataclass(eq=False)
+class MultiAssign(Node):
+    targets: list[Union[Name, Index]]
+    call: Call
+
+
+@dataclass(eq=False)
+class CallStmt(Node):
+    call: Call
+
+
+@dataclass(eq=False)
+class If(Node):
+    cond: Expr
+    then: list["Stmt"]
+    orelse: Optional[list["Stmt"]]
+
+
+@dataclass(eq=False)
+class Iterable(Node):
+    start: Expr
+    stop: Expr
+    step: Optional[Expr]          # only for seq(...)
+
+
+@dataclass(eq=False)
+class For(Node):
+    var: str
+    iterable: Iterable
+    body: list["Stmt"]
+    parfor: bool = False
+    options: list[Arg] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class While(Node):
+    cond: Expr
+    body: list["Stmt"]
+
+
+@dataclass(eq=False)
+class Source(Node):
+    path: str
+    namespace: str
+
+
+@dataclass(eq=False)
+class Setwd(Node):
+    path: str
+
+
+Stmt = Union[Assign, MultiAssign, CallStmt, If, For, While, Source, Setwd]
+
+
+# -------------------------------------------------------------------- functions
+
+@dataclass(eq=False)
+class TypeSpec(Node):
+    data_type: str        # "scalar", "matrix", "frame", "list", "tensor"
+    value_type: str       # "double", "int", "boolean", "string", "unknown"
+
+
+@dataclass(eq=False)
+class Param(Node):
+    type: TypeSpec
+    name: str
+    default: Optional[Expr] = None
+
+
+@dataclass(eq=False)
+class FunctionDef(Node):
+    name: str
+    params: list[Param]
+    returns: list[Param]
+    body: list[Stmt]
+    external: bool = False
+    file: str = ""
+
+
+@dataclass(eq=False)
+class Program(Node):
+    file: str
+    statements: list[Stmt]
+    functions: list[FunctionDef]
+    source_text: str = ""

@@ -1,0 +1,14 @@
+"""The DML builtin library: importing this package registers every builtin family."""
+import importlib
+
+from .registry import REGISTRY, Builtin, bind_call, builtin, lookup
+
+# One module per family; each registers its builtins on import.
+FAMILIES = ["core", "construct", "aggregate", "elementwise", "linalg", "distributions", "misc", "dnn", "io"]
+
+for _family in FAMILIES:
+    try:
+        importlib.import_module(f"{__name__}.{_family}")
+    except ModuleNotFoundError as _e:   # a family still being written
+        if _e.name != f"{__name__}.{_family}":
+            raise

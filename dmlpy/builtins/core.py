@@ -1,0 +1,322 @@
+"""The core builtins every DML program uses: printing, checks, construction, shape, casts, lists."""
+from __future__ import annotations
+
+import time as _time
+
+import numpy as np
+
+from .. import backend
+from ..errors import DMLRuntimeError, DMLStop
+from ..values import DMLList, Frame, format_scalar, is_matrix, matrix_to_string, list_to_string, to_string, type_name
+from .registry import builtin
+
+_SCALAR = (int, float, bool)
+
+
+# ----------------------------------------------------------------- conversions
+
+def as_int(v, what="argument") -> int:
+    t = type(v)
+    if t is int:
+        return v
+    if t is float or t is bool:
+        return int(v)
+    if is_matrix(v) and v.shape == (1, 1):
+        return int(float(v[0, 0]))
+    if t is str:
+        try:
+            return int(float(v))
+        except ValueError:
+            pass
+    raise DMLRuntimeError(f"{what} must be an integer, not a {type_name(v)}")
+
+
+def as_float(v, what="argument") -> float:
+    t = type(v)
+    if t is float:
+        return v
+    if t is int or t is bool:
+        return float(v)
+    if is_matrix(v) and v.shape == (1, 1):
+        return float(v[0, 0])
+    if t is str:
+        try:
+            return float(v)
+        except ValueError:
+            pass
+    raise DMLRuntimeError(f"{what} must be a number, not a {type_name(v)}")
+
+
+def as_bool(v, what="argument") -> bool:
+    t = type(v)
+    if t is bool:
+        return v
+    if t is int or t is float:
+        return v != 0
+    if t is str and v.upper() in ("TRUE", "FALSE"):
+        return v.upper() == "TRUE"
+    if is_matrix(v) and v.shape == (1, 1):
+        return float(v[0, 0]) != 0
+    raise DMLRuntimeError(f"{what} must be a boolean, not a {type_name(v)}")
+
+
+def as_matrix_arg(v, what="argument"):
+    if is_matrix(v):
+        return v
+    raise DMLRuntimeError(f"{what} must be a matrix, not a {type_name(v)}")
+
+
+# ------------------------------------------------------------------ printing
+
+@builtin("print")
+def print_(ctx, value=""):
+    """print(x): the value's text and a newline."""
+    ctx.write(to_string(value) + "\n")
+
+
+@builtin("stop")
+def stop(message=""):
+    raise DMLStop(to_string(message))
+
+
+@builtin("assert")
+def assert_(condition):
+    if not as_bool(condition, "assert's condition"):
+        raise DMLRuntimeError("assertion failed")
+
+
+@builtin("toString")
+def to_string_(target, rows=100, cols=100, decimal=3, sparse=False, sep=" ", linesep="\n"):
+    if is_matrix(target):
+        return matrix_to_string(target, as_int(rows, "rows"), as_int(cols, "cols"), as_int(decimal, "decimal"),
+                                as_bool(sparse, "sparse"), str(sep), str(linesep))
+    if type(target) is DMLList:
+        return list_to_string(target)
+    return to_string(target)
+
+
+@builtin("time")
+def time_():
+    """Nanoseconds since the epoch, as a DML int."""
+    return _time.time_ns()
+
+
+# -------------------------------------------------------------- construction
+
+def _parse_values(text: str):
+    parts = text.replace(",", " ").split()
+    try:
+        return [float(p) for p in parts]
+    except ValueError as e:
+        raise DMLRuntimeError(f"matrix(): cannot read a number in {text!r}") from None
+
+
+@builtin("matrix")
+def matrix(data, rows=None, cols=None, byrow=True):
+    """matrix(value, rows, cols), matrix("1 2 3 4", rows, cols), matrix(X, rows, cols, byrow)."""
+    xp = backend.xp
+    byrow = as_bool(byrow, "byrow")
+    if is_matrix(data):
+        n = data.size
+        r = as_int(rows, "rows") if rows is not None else None
+        c = as_int(cols, "cols") if cols is not None else None
+        if r is None and c is None:
+            r, c = data.shape
+        elif r is None:
+            r = n // c if c else 0
+        elif c is None:
+            c = n // r if r else 0
+        if r * c != n:
+            raise DMLRuntimeError(f"matrix(): cannot reshape {data.shape[0]}x{data.shape[1]} "
+                                  f"({n} cells) into {r}x{c}")
+        order = "C" if byrow else "F"
+        src = data if byrow else data
+        return xp.reshape(src.ravel(order="C") if byrow else src.ravel(order="F"), (r, c), order=order).astype(backend.dtype, copy=True)
+    if rows is None or cols is None:
+        raise DMLRuntimeError("matrix(): rows and cols are required unless the data is a matrix")
+    r, c = as_int(rows, "rows"), as_int(cols, "cols")
+    if r < 0 or c < 0:
+        raise DMLRuntimeError(f"matrix(): invalid dimensions {r}x{c}")
+    if type(data) is str:
+        vals = _parse_values(data)
+        if len(vals) == r * c:
+            a = np.array(vals, dtype=np.float64).reshape((r, c), order="C" if byrow else "F")
+            return backend.asarray(a)
+        if len(vals) == 1:
+            return xp.full((r, c), vals[0], dtype=backend.dtype)
+        raise DMLRuntimeError(f"matrix(): {len(vals)} values given for a {r}x{c} matrix")
+    if type(data) in _SCALAR:
+        return xp.full((r, c), float(data), dtype=backend.dtype)
+    raise DMLRuntimeError(f"matrix(): cannot build a matrix from a {type_name(data)}")
+
+
+@builtin("seq")
+def seq(from_, to, incr=None):
+    """seq(from, to, incr): a column vector from `from` to `to` (inclusive)."""
+    a = as_float(from_, "seq's from")
+    b = as_float(to, "seq's to")
+    if incr is None:
+        s = 1.0 if b >= a else -1.0
+    else:
+        s = as_float(incr, "seq's incr")
+    if s == 0 or (b - a) * s < 0:
+        if a == b:
+            return backend.asarray([[a]])
+        raise DMLRuntimeError(f"seq(): wrong sign for the increment {format_scalar(s)} "
+                              f"from {format_scalar(a)} to {format_scalar(b)}")
+    n = int(np.floor((b - a) / s + 1e-10)) + 1
+    xp = backend.xp
+    return (a + s * xp.arange(n, dtype=backend.dtype)).reshape(-1, 1).astype(backend.dtype)
+
+
+@builtin("rand")
+def rand(ctx, rows=1, cols=1, min=0.0, max=1.0, pdf="uniform", sparsity=1.0, seed=-1, lambda_=1.0):
+    """Random matrix: pdf uniform in [min, max], normal (standard), or poisson(lambda)."""
+    r, c = as_int(rows, "rows"), as_int(cols, "cols")
+    if r < 0 or c < 0:
+        raise DMLRuntimeError(f"rand(): invalid dimensions {r}x{c}")
+    lo, hi = as_float(min, "min"), as_float(max, "max")
+    sp = as_float(sparsity, "sparsity")
+    gen = ctx.rng(as_int(seed, "seed"))
+    kind = str(pdf).lower()
+    if kind == "uniform":
+        a = lo + (hi - lo) * gen.random((r, c))
+    elif kind == "normal":
+        a = gen.standard_normal((r, c))
+    elif kind == "poisson":
+        a = gen.poisson(as_float(lambda_, "lambda"), (r, c)).astype(np.float64)
+    else:
+        raise DMLRuntimeError(f"rand(): unknown pdf '{pdf}' (uniform, normal or poisson)")
+    if sp < 1.0:
+        a = np.where(gen.random((r, c)) < sp, a, 0.0)
+    return backend.asarray(a)
+
+
+# --------------------------------------------------------------------- shape
+
+@builtin("nrow")
+def nrow(X):
+    if is_matrix(X):
+        return int(X.shape[0])
+    if type(X) is Frame:
+        return len(X.columns[0]) if X.columns else 0
+    raise DMLRuntimeError(f"nrow() needs a matrix or frame, not a {type_name(X)}")
+
+
+@builtin("ncol")
+def ncol(X):
+    if is_matrix(X):
+        return int(X.shape[1])
+    if type(X) is Frame:
+        return len(X.columns)
+    raise DMLRuntimeError(f"ncol() needs a matrix or frame, not a {type_name(X)}")
+
+
+@builtin("length")
+def length(X):
+    if is_matrix(X):
+        return int(X.shape[0] * X.shape[1])
+    if type(X) is DMLList:
+        return len(X.items)
+    if type(X) in _SCALAR or type(X) is str:
+        return 1
+    raise DMLRuntimeError(f"length() is not defined for a {type_name(X)}")
+
+
+@builtin("sum")
+def sum_(X):
+    if is_matrix(X):
+        return float(backend.xp.sum(X))
+    if type(X) in _SCALAR:
+        return X
+    raise DMLRuntimeError(f"sum() needs a matrix, not a {type_name(X)}")
+
+
+@builtin("t")
+def transpose(X):
+    return as_matrix_arg(X, "t()'s argument").T
+
+
+# --------------------------------------------------------------------- casts
+
+@builtin("as.scalar", "castAsScalar")
+def as_scalar(X):
+    if is_matrix(X):
+        if X.shape != (1, 1):
+            raise DMLRuntimeError(f"as.scalar() needs a 1x1 matrix, not {X.shape[0]}x{X.shape[1]}")
+        return float(X[0, 0])
+    if type(X) is DMLList:
+        if len(X.items) != 1:
+            raise DMLRuntimeError(f"as.scalar() needs a list of one element, not {len(X.items)}")
+        return X.items[0]
+    if type(X) in _SCALAR or type(X) is str:
+        return X
+    raise DMLRuntimeError(f"as.scalar() is not defined for a {type_name(X)}")
+
+
+@builtin("as.matrix")
+def as_matrix(X):
+    if is_matrix(X):
+        return X
+    if type(X) in _SCALAR:
+        return backend.asarray([[float(X)]])
+    if type(X) is DMLList:
+        vals = []
+        for v in X.items:
+            if is_matrix(v) and v.shape == (1, 1):
+                vals.append(float(v[0, 0]))
+            elif type(v) in _SCALAR:
+                vals.append(float(v))
+            else:
+                raise DMLRuntimeError("as.matrix(): a list converts to a matrix only if it holds scalars")
+        return backend.asarray(np.array(vals).reshape(-1, 1))
+    raise DMLRuntimeError(f"as.matrix() is not defined for a {type_name(X)}")
+
+
+def _cast_scalar(X, name, conv):
+    if is_matrix(X):
+        if X.shape != (1, 1):
+            raise DMLRuntimeError(f"{name}() needs a scalar or a 1x1 matrix, not {X.shape[0]}x{X.shape[1]}")
+        X = float(X[0, 0])
+    if type(X) in _SCALAR or type(X) is str:
+        return conv(X, f"{name}()'s argument")
+    raise DMLRuntimeError(f"{name}() is not defined for a {type_name(X)}")
+
+
+@builtin("as.integer")
+def as_integer(X):
+    return _cast_scalar(X, "as.integer", as_int)
+
+
+@builtin("as.double")
+def as_double(X):
+    return _cast_scalar(X, "as.double", as_float)
+
+
+@builtin("as.logical", "as.boolean")
+def as_logical(X):
+    return _cast_scalar(X, "as.logical", as_bool)
+
+
+# --------------------------------------------------------------------- lists
+
+@builtin("list")
+def list_(*items, **named):
+    if items and named:
+        raise DMLRuntimeError("list(): use either all named or all unnamed elements")
+    if named:
+        return DMLList(list(named.values()), list(named.keys()))
+    return DMLList(items)
+
+
+@builtin("append")
+def append(target, value):
+    if type(target) is DMLList:
+        out = target.copy()
+        out.items.append(value)
+        if out.names is not None:
+            out.names.append(str(len(out.items)))
+        return out
+    if type(target) is str:
+        return target + to_string(value)
+    raise DMLRuntimeError(f"append() needs a list, not a {type_name(target)}")

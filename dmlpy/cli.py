@@ -1,0 +1,129 @@
+"""The `dmlpy` command: SystemDS's command line, run on dmlpy.
+
+Exit codes: 0 success; 1 runtime error or stop(); 2 syntax, validation or usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from . import __version__, backend
+from .errors import DMLError, DMLUsageError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dmlpy", allow_abbrev=False,
+        description="Run Apache SystemDS DML scripts in Python (NumPy, or CuPy with -gpu).",
+        epilog="With no script and a terminal on stdin, dmlpy starts a REPL; "
+               "with no script and piped stdin, it runs the DML read from stdin.")
+    p.add_argument("script", nargs="?", help="the .dml script to run")
+    p.add_argument("-f", dest="file", metavar="SCRIPT", help="the .dml script to run (SystemDS's spelling)")
+    p.add_argument("-c", dest="code", metavar="CODE", help="run DML code given on the command line")
+    p.add_argument("-args", dest="args", nargs="*", default=None, metavar="VALUE",
+                   help="positional parameters $1, $2, ...")
+    p.add_argument("-nvargs", dest="nvargs", nargs="*", default=None, metavar="NAME=VALUE",
+                   help="named parameters $NAME")
+    p.add_argument("-stats", "--stats", dest="stats", nargs="?", const=10, type=int, default=None, metavar="N",
+                   help="print total time and the N heaviest builtins/operators (default 10)")
+    p.add_argument("--check", action="store_true", help="parse and validate only, do not run")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    p.add_argument("--precision", choices=["double", "single"], default="double",
+                   help="floating-point precision of matrices (default double)")
+    p.add_argument("-gpu", "--gpu", dest="gpu", action="store_true", help="run matrix operations on a GPU (CuPy)")
+    p.add_argument("-exec", dest="exec_mode", default=None, help="accepted for SystemDS compatibility (ignored)")
+    p.add_argument("--version", action="version", version=f"dmlpy {__version__}")
+    return p
+
+
+def _named_args(items) -> dict:
+    from .interpreter import typed_arg
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise DMLUsageError(f"-nvargs expects NAME=VALUE, got '{it}'")
+        k, v = it.split("=", 1)
+        out[k] = typed_arg(v)
+    return out
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = _parser()
+    try:
+        opts = p.parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else 2
+    debug = opts.debug
+    try:
+        return _run(opts)
+    except DMLError as e:
+        sys.stdout.flush()
+        if debug:
+            traceback.print_exc()
+        print(e.report(), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        sys.stdout.flush()
+        if debug:
+            traceback.print_exc()
+        else:
+            etype, evalue, _ = sys.exc_info()
+            print(f"internal error: {etype.__name__}: {evalue} (run with --debug for the traceback)",
+                  file=sys.stderr)
+        return 1
+
+
+def _run(opts) -> int:
+    from .interpreter import Session, typed_arg
+    from .parser import parse, parse_file
+
+    sources = [x for x in (opts.script, opts.file, opts.code) if x is not None]
+    if len(sources) > 1:
+        raise DMLUsageError("give one script: SCRIPT, -f SCRIPT or -c CODE")
+    backend.set_precision(opts.precision)
+    if opts.gpu:
+        try:
+            backend.use_cupy()
+        except RuntimeError as e:
+            raise DMLUsageError(str(e)) from None
+    args = {}
+    for i, v in enumerate(opts.args or []):
+        args[str(i + 1)] = typed_arg(v)
+    args.update(_named_args(opts.nvargs))
+
+    if opts.code is not None:
+        program = parse(opts.code, "<command line>")
+    elif opts.script or opts.file:
+        program = parse_file(opts.script or opts.file)
+    elif sys.stdin.isatty():
+        from .repl import Repl
+        return Repl().loop()
+    else:
+        program = parse(sys.stdin.read(), "<stdin>")
+
+    stats = None
+    if opts.stats is not None:
+        from .stats import Stats
+        stats = Stats(opts.stats)
+    session = Session(stats=stats)
+    main_fn = session.compile(program, args)
+    if opts.check:
+        return 0
+    try:
+        session.execute(main_fn)
+    finally:
+        if stats is not None:
+            sys.stdout.write(stats.report())
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

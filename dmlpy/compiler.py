@@ -1,0 +1,556 @@
+"""AST -> Python source, compiled once and then run.
+
+Each DML function becomes a Python function and the main program a function
+``__main__(_env)``; DML variables become Python locals (``v_<name>``), which makes
+loops run at Python speed. Operators call the helpers in ``ops`` unless static
+typing has proven both operands numeric scalars, in which case Python's own
+operator is emitted. Every emitted line is mapped back to its DML source
+position so that runtime errors report file:line:column and the DML call stack.
+
+The compiler also validates: unknown functions and namespaces, argument counts
+and names, undefined variables, multi-assignment arity (DMLValidationError).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import ast as A
+from .builtins import REGISTRY, bind_call
+from .errors import DMLValidationError, Location
+
+# ------------------------------------------------------------------ static types
+# 'i' int, 'd' double, 'b' boolean, 'n' some numeric scalar, 's' string,
+# 'm' matrix, 'l' list, 'f' frame, '?' unknown, None not yet known.
+NUMERIC = {"i", "d", "b", "n"}
+
+
+def join(a, b):
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    if a in NUMERIC and b in NUMERIC:
+        return "n"
+    return "?"
+
+
+def type_of_spec(spec: A.TypeSpec) -> str:
+    if spec.data_type == "scalar":
+        return {"int": "i", "double": "d", "boolean": "b", "string": "s"}.get(spec.value_type, "?")
+    return {"matrix": "m", "list": "l", "frame": "f"}.get(spec.data_type, "?")
+
+
+# Result types of builtins the compiler can rely on (others are '?').
+_BUILTIN_TYPES = {
+    "nrow": "i", "ncol": "i", "length": "i", "as.integer": "i", "time": "i",
+    "sum": "d", "mean": "d", "avg": "d", "var": "d", "sd": "d", "prod": "d", "as.double": "d",
+    "det": "d", "trace": "d", "median": "d", "moment": "d", "cov": "d",
+    "as.logical": "b", "as.boolean": "b", "exists": "b",
+    "toString": "s",
+    "matrix": "m", "seq": "m", "rand": "m", "t": "m", "as.matrix": "m", "rowSums": "m", "colSums": "m",
+    "rowMeans": "m", "colMeans": "m", "rowMaxs": "m", "colMaxs": "m", "rowMins": "m", "colMins": "m",
+    "cbind": "m", "rbind": "m", "diag": "m", "exp": "?", "list": "l", "append": "?",
+}
+
+_PY_OPS = {"+": "+", "-": "-", "*": "*", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
+_HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%": "_mod", "%/%": "_intdiv",
+            "%*%": "_matmul", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "==": "_eq", "!=": "_ne",
+            "&": "_and", "&&": "_and", "|": "_or", "||": "_or"}
+
+
+def mangle(name: str) -> str:
+    return "v_" + name.replace(".", "_dot_")
+
+
+def unmangle(py: str) -> str:
+    return py[2:].replace("_dot_", ".")
+
+
+def py_literal(v) -> str:
+    if type(v) is float:
+        if math.isnan(v):
+            return "_NAN"
+        if math.isinf(v):
+            return "_INF" if v > 0 else "(-_INF)"
+    return repr(v)
+
+
+# ------------------------------------------------------------------ linking data
+
+@dataclass
+class FunctionInfo:
+    node: A.FunctionDef
+    unit: "Unit"
+    py_name: str
+
+
+@dataclass
+class Unit:
+    """One DML file: its functions and the namespaces it imports."""
+    uid: int
+    file: str
+    program: A.Program
+    functions: dict = field(default_factory=dict)     # name -> FunctionInfo
+    imports: dict = field(default_factory=dict)       # namespace -> Unit
+
+
+class LineTable:
+    """Python line number -> DML (file, line, col) for one compiled chunk."""
+
+    def __init__(self):
+        self.lines: list[Optional[tuple]] = [None]      # 1-based
+        self.func_names: dict[str, str] = {}            # python function name -> DML name
+
+
+# ------------------------------------------------------------------- the emitter
+
+class _Emitter:
+    def __init__(self, table: LineTable):
+        self.out: list[str] = []
+        self.table = table
+        self.indent = 0
+        self.loc = None
+
+    def line(self, text: str, loc=None):
+        self.out.append("    " * self.indent + text)
+        self.table.lines.append(loc if loc is not None else self.loc)
+
+
+class _Scope:
+    """Variables of one function body or of the main program, with static types."""
+
+    def __init__(self, kind: str, params: dict[str, str] | None = None, preset: dict[str, str] | None = None):
+        self.kind = kind
+        self.fixed = dict(params or {})         # parameter types, from declarations
+        self.preset = dict(preset or {})        # variables that exist before the chunk runs (sessions)
+        self.types: dict[str, Optional[str]] = {}
+        self.assigned: set[str] = set()
+
+    def type(self, name):
+        if name in self.fixed:
+            return join(self.fixed[name], self.types.get(name))
+        t = self.types.get(name)
+        if name in self.preset:
+            return join(self.preset[name], t)
+        return t
+
+    def known(self, name) -> bool:
+        return name in self.fixed or name in self.assigned or name in self.preset
+
+
+class Compiler:
+    """Compiles linked units to Python source. One instance per compilation request."""
+
+    def __init__(self, cmd_args: dict, fast_ops: bool = True):
+        self.cmd_args = cmd_args
+        self.fast = fast_ops
+        self.tmp = 0
+
+    # ------------------------------------------------------------- resolution
+    def err(self, msg, node, unit) -> DMLValidationError:
+        return DMLValidationError(msg, Location(unit.file, node.line, node.col))
+
+    def resolve_function(self, name: str, unit: Unit, node):
+        """('user', FunctionInfo) or ('builtin', Builtin); raises for unknown names."""
+        if "::" in name:
+            ns, fname = name.split("::", 1)
+            target = unit.imports.get(ns)
+            if target is None:
+                raise self.err(f"unknown namespace '{ns}' in call {name}() "
+                               f"(no source(...) as {ns} in this file)", node, unit)
+            fi = target.functions.get(fname)
+            if fi is None:
+                raise self.err(f"function '{fname}' is not defined in namespace '{ns}' ({target.file})", node, unit)
+            return "user", fi
+        fi = unit.functions.get(name)
+        if fi is not None:
+            return "user", fi
+        b = REGISTRY.get(name)
+        if b is not None:
+            return "builtin", b
+        raise self.err(f"unknown function '{name}'", node, unit)
+
+    # -------------------------------------------------------- type inference
+    def infer_scope(self, stmts, scope: _Scope, unit: Unit):
+        """Flow-insensitive fixpoint over all assignments of a scope."""
+        for _ in range(20):
+            before = dict(scope.types)
+            self._infer_block(stmts, scope, unit)
+            if scope.types == before:
+                break
+
+    def _assign_type(self, scope, name, t):
+        scope.assigned.add(name)
+        scope.types[name] = join(scope.types.get(name), t)
+
+    def _infer_block(self, stmts, scope, unit):
+        for s in stmts:
+            if isinstance(s, A.Assign):
+                t = self.expr_type(s.value, scope, unit)
+                if isinstance(s.target, A.Name):
+                    if s.accumulate:
+                        t = self._binary_type("+", scope.type(s.target.name), t)
+                    self._assign_type(scope, s.target.name, t)
+                else:
+                    self._assign_type(scope, s.target.name, scope.type(s.target.name) or "?")
+            elif isinstance(s, A.MultiAssign):
+                rtypes = self._call_return_types(s.call, scope, unit)
+                for i, tg in enumerate(s.targets):
+                    t = rtypes[i] if rtypes and i < len(rtypes) else "?"
+                    self._assign_type(scope, tg.name, t if isinstance(tg, A.Name) else "?")
+            elif isinstance(s, A.If):
+                self._infer_block(s.then, scope, unit)
+                if s.orelse:
+                    self._infer_block(s.orelse, scope, unit)
+            elif isinstance(s, A.For):
+                it = s.iterable
+                ts = [self.expr_type(e, scope, unit) for e in (it.start, it.stop, it.step) if e is not None]
+                self._assign_type(scope, s.var, "n" if all(t in NUMERIC or t is None for t in ts) else "?")
+                self._infer_block(s.body, scope, unit)
+            elif isinstance(s, A.While):
+                self._infer_block(s.body, scope, unit)
+
+    def _call_return_types(self, call: A.Call, scope, unit):
+        try:
+            kind, target = self.resolve_function(call.name, unit, call)
+        except DMLValidationError:
+            return None
+        if kind == "user":
+            return [type_of_spec(p.type) for p in target.node.returns]
+        return None
+
+    def _binary_type(self, op, a, b):
+        if a is None:
+            return b if op in ("+", "-", "*") else None
+        if b is None:
+            return a if op in ("+", "-", "*") else None
+        if op in ("<", "<=", ">", ">=", "==", "!=", "&", "&&", "|", "||"):
+            if a == "m" or b == "m":
+                return "m"
+            if (a in NUMERIC or a == "s") and (b in NUMERIC or b == "s"):
+                return "b"
+            return "?"
+        if a == "m" or b == "m":
+            return "m" if (a in NUMERIC or a == "m") and (b in NUMERIC or b == "m") else "?"
+        if op == "+" and (a == "s" or b == "s"):
+            return "s"
+        if a in NUMERIC and b in NUMERIC:
+            if op in ("/", "^"):
+                return "d"
+            if a == "d" or b == "d":
+                return "d"
+            if a == "i" and b == "i":
+                return "i"
+            return "n"
+        return "?"
+
+    def expr_type(self, e, scope, unit):
+        t = type(e)
+        if t is A.IntLit:
+            return "i"
+        if t is A.DoubleLit:
+            return "d"
+        if t is A.StrLit:
+            return "s"
+        if t is A.BoolLit:
+            return "b"
+        if t is A.Name:
+            return scope.type(e.name)
+        if t is A.CmdArg:
+            v = self.cmd_args.get(e.name)
+            return {int: "i", float: "d", bool: "b", str: "s"}.get(type(v), "?")
+        if t is A.Unary:
+            ot = self.expr_type(e.operand, scope, unit)
+            if e.op == "!":
+                return "m" if ot == "m" else ("b" if ot in NUMERIC else "?")
+            if ot == "b":
+                return "i"
+            return ot
+        if t is A.Binary:
+            if e.op == "%*%":
+                return "m"
+            return self._binary_type(e.op, self.expr_type(e.left, scope, unit), self.expr_type(e.right, scope, unit))
+        if t is A.Index:
+            base = scope.type(e.name)
+            return "m" if base == "m" else "?"
+        if t is A.ListLit:
+            return "l"
+        if t is A.Call:
+            if e.name == "ifdef" and len(e.args) == 2 and isinstance(e.args[0].value, A.CmdArg):
+                if e.args[0].value.name in self.cmd_args:
+                    return self.expr_type(e.args[0].value, scope, unit)
+                return self.expr_type(e.args[1].value, scope, unit)
+            try:
+                kind, target = self.resolve_function(e.name, unit, e)
+            except DMLValidationError:
+                return "?"
+            if kind == "user":
+                rets = target.node.returns
+                return type_of_spec(rets[0].type) if len(rets) == 1 else "?"
+            return _BUILTIN_TYPES.get(e.name, "?")
+        return "?"
+
+    # --------------------------------------------------------- expressions
+    def expr(self, e, scope: _Scope, unit: Unit) -> str:
+        t = type(e)
+        if t is A.IntLit or t is A.DoubleLit or t is A.StrLit or t is A.BoolLit:
+            return py_literal(e.value)
+        if t is A.Name:
+            if not scope.known(e.name):
+                raise self.err(f"undefined variable '{e.name}'", e, unit)
+            return mangle(e.name)
+        if t is A.CmdArg:
+            if e.name not in self.cmd_args:
+                raise self.err(f"command-line parameter ${e.name} is not given "
+                               f"(pass it with -nvargs {e.name}=... or use ifdef(${e.name}, default))", e, unit)
+            return py_literal(self.cmd_args[e.name])
+        if t is A.Unary:
+            x = self.expr(e.operand, scope, unit)
+            ot = self.expr_type(e.operand, scope, unit)
+            if e.op == "+":
+                return x
+            if e.op == "-":
+                return f"(-{x})" if self.fast and ot in ("i", "d", "n") else f"_neg({x})"
+            return f"(not {x})" if self.fast and ot == "b" else f"_not({x})"
+        if t is A.Binary:
+            a = self.expr(e.left, scope, unit)
+            b = self.expr(e.right, scope, unit)
+            if self.fast and e.op in _PY_OPS:
+                ta, tb = self.expr_type(e.left, scope, unit), self.expr_type(e.right, scope, unit)
+                if ta in NUMERIC and tb in NUMERIC and not (e.op == "-" and ta == "b" and tb == "b"):
+                    return f"({a} {_PY_OPS[e.op]} {b})"
+            return f"{_HELPERS[e.op]}({a}, {b})"
+        if t is A.Index:
+            if not scope.known(e.name):
+                raise self.err(f"undefined variable '{e.name}'", e, unit)
+            return f"_index({mangle(e.name)}, {self.index_args(e, scope, unit)}, {e.name!r})"
+        if t is A.ListLit:
+            return "_DMLList([" + ", ".join(self.expr(x, scope, unit) for x in e.items) + "])"
+        if t is A.Call:
+            return self.call(e, scope, unit, nret=1)
+        raise self.err(f"unsupported expression {t.__name__}", e, unit)
+
+    def index_args(self, e: A.Index, scope, unit) -> str:
+        def dim(r):
+            if r is None:
+                return "None, None"
+            lo = self.expr(r.lower, scope, unit)
+            hi = self.expr(r.upper, scope, unit) if r.is_range else "_SAME"
+            return f"{lo}, {hi}"
+        return f"{dim(e.rows)}, {dim(e.cols)}"
+
+    def call(self, c: A.Call, scope, unit, nret: int) -> str:
+        name = c.name
+        if name == "ifdef":
+            if len(c.args) != 2 or not isinstance(c.args[0].value, A.CmdArg):
+                raise self.err("ifdef() takes a $parameter and a default value: ifdef($name, default)", c, unit)
+            p = c.args[0].value.name
+            if p in self.cmd_args:
+                return py_literal(self.cmd_args[p])
+            return self.expr(c.args[1].value, scope, unit)
+        if name == "exists" and len(c.args) == 1 and isinstance(c.args[0].value, A.Name):
+            var = c.args[0].value.name
+            return f"({mangle(var)!r} in locals())"
+        kind, target = self.resolve_function(name, unit, c)
+        positional = [a for a in c.args if a.name is None]
+        named = [a for a in c.args if a.name is not None]
+        if any(a.name is None for a in c.args[len(positional):]):
+            raise self.err(f"{name}(): a positional argument follows a named one", c, unit)
+        pos_code = [self.expr(a.value, scope, unit) for a in positional]
+        if kind == "builtin":
+            b = target
+            if b.returns != nret and not (nret == 0 or (b.returns == 1 and nret == 1)):
+                if nret > 1:
+                    raise self.err(f"{name}() returns {b.returns} value(s), but {nret} targets are assigned", c, unit)
+                if b.returns > 1:
+                    raise self.err(f"{name}() returns {b.returns} values: assign them with [a, b, ...] = {name}(...)", c, unit)
+            py_names = bind_call(b, len(positional), [a.name for a in named], Location(unit.file, c.line, c.col))
+            parts = (["_ctx"] if b.wants_ctx else []) + pos_code
+            parts += [f"{pn}={self.expr(a.value, scope, unit)}" for pn, a in zip(py_names, named)]
+            return f"{self.builtin_ref(name)}({', '.join(parts)})"
+        fi: FunctionInfo = target
+        fd = fi.node
+        if fd.external:
+            raise self.err(f"{name}() is an externalFunction: dmlpy does not support external functions", c, unit)
+        nouts = len(fd.returns)
+        if nret == 1 and nouts != 1:
+            raise self.err(f"{name}() returns {nouts} values; "
+                           + ("use [a, b, ...] = " + name + "(...)" if nouts > 1 else "it cannot be used as a value"),
+                           c, unit)
+        if nret > 1 and nouts != nret:
+            raise self.err(f"{name}() returns {nouts} value(s), but {nret} targets are assigned", c, unit)
+        pnames = [p.name for p in fd.params]
+        if len(positional) > len(pnames):
+            raise self.err(f"{name}() takes {len(pnames)} argument(s), {len(positional)} given", c, unit)
+        given = set(pnames[:len(positional)])
+        kw = []
+        for a in named:
+            if a.name not in pnames:
+                raise self.err(f"{name}() has no parameter '{a.name}' (parameters: {', '.join(pnames) or 'none'})",
+                               a, unit)
+            if a.name in given:
+                raise self.err(f"{name}(): argument '{a.name}' given twice", a, unit)
+            given.add(a.name)
+            kw.append(f"{mangle(a.name)}={self.expr(a.value, scope, unit)}")
+        missing = [p.name for p in fd.params if p.name not in given and p.default is None]
+        if missing:
+            raise self.err(f"{name}(): missing argument(s) {', '.join(missing)}", c, unit)
+        return f"{fi.py_name}({', '.join(pos_code + kw)})"
+
+    def builtin_ref(self, name: str) -> str:
+        return "_b_" + name.replace(".", "_dot_")
+
+    # ---------------------------------------------------------- statements
+    def block(self, stmts, scope, unit, em: _Emitter):
+        n = len(em.out)
+        for s in stmts:
+            self.stmt(s, scope, unit, em)
+        if len(em.out) == n:
+            em.line("pass")
+
+    def stmt(self, s, scope, unit, em: _Emitter):
+        loc = (unit.file, s.line, s.col)
+        em.loc = loc
+        t = type(s)
+        if t is A.Assign:
+            value = s.value
+            if s.accumulate:
+                target_expr = s.target if isinstance(s.target, A.Name) else s.target
+                value = A.Binary(s.line, s.col, "+", target_expr, s.value)
+            code = self.expr(value, scope, unit)
+            if isinstance(s.target, A.Name):
+                em.line(f"{mangle(s.target.name)} = {code}", loc)
+            else:
+                tg = s.target
+                if not scope.known(tg.name):
+                    raise self.err(f"left indexing into undefined variable '{tg.name}'", tg, unit)
+                v = mangle(tg.name)
+                em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {code}, {tg.name!r})", loc)
+        elif t is A.MultiAssign:
+            code = self.call(s.call, scope, unit, nret=len(s.targets))
+            temps = []
+            for tg in s.targets:
+                self.tmp += 1
+                temps.append(f"_t{self.tmp}")
+            em.line(f"{', '.join(temps)}, = {code}" if len(temps) == 1 else f"{', '.join(temps)} = {code}", loc)
+            for tg, tmp in zip(s.targets, temps):
+                if isinstance(tg, A.Name):
+                    em.line(f"{mangle(tg.name)} = {tmp}", loc)
+                else:
+                    v = mangle(tg.name)
+                    em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {tmp}, {tg.name!r})", loc)
+        elif t is A.CallStmt:
+            em.line(self.call(s.call, scope, unit, nret=0), loc)
+        elif t is A.If:
+            cond = self.expr(s.cond, scope, unit)
+            ct = self.expr_type(s.cond, scope, unit)
+            em.line(f"if {cond}:" if self.fast and ct == "b" else f"if _truth({cond}):", loc)
+            em.indent += 1
+            self.block(s.then, scope, unit, em)
+            em.indent -= 1
+            if s.orelse:
+                em.line("else:", loc)
+                em.indent += 1
+                self.block(s.orelse, scope, unit, em)
+                em.indent -= 1
+        elif t is A.For:
+            it = s.iterable
+            args = [self.expr(it.start, scope, unit), self.expr(it.stop, scope, unit)]
+            if it.step is not None:
+                args.append(self.expr(it.step, scope, unit))
+            for opt in s.options:
+                if not s.parfor and opt.name not in ("check", "par", "mode", "opt", "log", "taskpartitioner",
+                                                     "tasksize", "datapartitioner", "resultmerge"):
+                    raise self.err(f"unknown loop option '{opt.name}'", opt, unit)
+            em.line(f"for {mangle(s.var)} in _loop_range({', '.join(args)}):", loc)
+            em.indent += 1
+            self.block(s.body, scope, unit, em)
+            em.indent -= 1
+        elif t is A.While:
+            cond = self.expr(s.cond, scope, unit)
+            ct = self.expr_type(s.cond, scope, unit)
+            em.line(f"while {cond}:" if self.fast and ct == "b" else f"while _truth({cond}):", loc)
+            em.indent += 1
+            self.block(s.body, scope, unit, em)
+            em.indent -= 1
+        elif t is A.Source or t is A.Setwd:
+            pass        # resolved when the program was linked
+        else:
+            raise self.err(f"unsupported statement {t.__name__}", s, unit)
+
+    # ----------------------------------------------------------- top level
+    def function(self, fi: FunctionInfo, em: _Emitter):
+        fd, unit = fi.node, fi.unit
+        params = {p.name: type_of_spec(p.type) for p in fd.params}
+        scope = _Scope("function", params)
+        self.infer_scope(fd.body, scope, unit)
+        loc = (unit.file, fd.line, fd.col)
+        sig = []
+        for p in fd.params:
+            sig.append(f"{mangle(p.name)}=_MISSING" if p.default is not None else mangle(p.name))
+        # parameters with defaults must come after the others in Python; use keyword-only fallbacks
+        em.line(f"def {fi.py_name}({', '.join(self._py_signature(fd))}):", loc)
+        em.indent += 1
+        for p in fd.params:
+            if p.default is not None:
+                em.loc = (unit.file, p.line, p.col)
+                em.line(f"if {mangle(p.name)} is _MISSING: {mangle(p.name)} = {self.expr(p.default, scope, unit)}")
+            if p.type.data_type == "scalar" and p.type.value_type == "double":
+                em.line(f"{mangle(p.name)} = _to_double_param({mangle(p.name)})", (unit.file, p.line, p.col))
+        self.block(fd.body, scope, unit, em)
+        em.loc = loc
+        rets = [mangle(r.name) for r in fd.returns]
+        for r in fd.returns:
+            if not scope.known(r.name):
+                raise self.err(f"function {fd.name}() never assigns its output '{r.name}'", r, unit)
+        if not rets:
+            em.line("return None", loc)
+        elif len(rets) == 1:
+            em.line(f"return {rets[0]}", loc)
+        else:
+            em.line(f"return ({', '.join(rets)})", loc)
+        em.indent -= 1
+        em.table.func_names[fi.py_name] = fd.name if unit.uid == 0 else f"{fd.name} ({unit.file})"
+
+    @staticmethod
+    def _py_signature(fd: A.FunctionDef):
+        return [f"{mangle(p.name)}=_MISSING" for p in fd.params]
+
+    def main(self, unit: Unit, em: _Emitter, preset: dict[str, str], py_name="__main__"):
+        scope = _Scope("main", preset=preset)
+        stmts = unit.program.statements
+        self.infer_scope(stmts, scope, unit)
+        em.line(f"def {py_name}(_env):", (unit.file, 1, 1))
+        em.indent += 1
+        used = self._names_used(stmts)
+        for name in sorted(used & set(preset)):
+            em.line(f"{mangle(name)} = _env[{name!r}]", (unit.file, 1, 1))
+        em.line("try:", (unit.file, 1, 1))
+        em.indent += 1
+        self.block(stmts, scope, unit, em)
+        em.indent -= 1
+        em.line("finally:", (unit.file, 1, 1))
+        em.indent += 1
+        em.line("_export(locals(), _env)", (unit.file, 1, 1))
+        em.indent -= 2
+        em.table.func_names[py_name] = "main"
+
+    def _names_used(self, stmts) -> set[str]:
+        names: set[str] = set()
+
+        def visit(x):
+            if isinstance(x, (A.Name, A.Index)):
+                names.add(x.name)
+            if isinstance(x, A.For):
+                names.add(x.var)
+            if isinstance(x, list):
+                for y in x:
+                    visit(y)
+            elif isinstance(x, A.Node):
+                for v in vars(x).values():
+                    if isinstance(v, (A.Node, list)):
+                        visit(v)
+        visit(stmts)
+        return names

@@ -1,0 +1,311 @@
+"""Linking, compiling and running DML programs; the state of a session.
+
+A Session holds the variables of the main program, the loaded source files
+(each file loaded once, its functions in its own namespace) and the generated
+Python code. ``run_program`` links a parsed program (resolving ``source``),
+compiles it with ``compiler.Compiler``, executes it and maps any failure back
+to a DMLError with the DML location and call stack.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from . import ast as A
+from . import backend, ops
+from .builtins import REGISTRY
+from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle, unmangle
+from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
+from .parser import parse, parse_file
+from .values import DMLList, Frame, is_matrix, type_name
+
+SHIPPED_SCRIPTS = Path(__file__).resolve().parent / "scripts"
+if not SHIPPED_SCRIPTS.is_dir():        # running from a source checkout
+    SHIPPED_SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+
+_MISSING = object()
+
+
+def _export(local_vars: dict, env: dict) -> None:
+    for k, v in local_vars.items():
+        if k.startswith("v_"):
+            env[unmangle(k)] = v
+
+
+def _to_double_param(v):
+    t = type(v)
+    if t is int or t is bool:
+        return float(v)
+    return v
+
+
+def static_type(v) -> str:
+    t = type(v)
+    if t is bool:
+        return "b"
+    if t is int:
+        return "i"
+    if t is float:
+        return "d"
+    if t is str:
+        return "s"
+    if t is DMLList:
+        return "l"
+    if is_matrix(v):
+        return "m"
+    return "?"
+
+
+class Context:
+    """What builtins may ask of the running program (see builtins.registry)."""
+
+    def __init__(self, session: "Session"):
+        self.session = session
+        self._rng = None
+
+    def write(self, text: str) -> None:
+        self.session.stdout.write(text)
+
+    def resolve_path(self, path: str) -> str:
+        p = str(path)
+        return p if os.path.isabs(p) else os.path.join(self.session.workdir, p)
+
+    def rng(self, seed: int):
+        if seed is None or seed < 0:
+            if self._rng is None:
+                self._rng = np.random.default_rng()
+            return self._rng
+        return np.random.default_rng(seed)
+
+    def call_function(self, name: str, args: list):
+        return self.session.call_function(name, args)
+
+    def variable_exists(self, name: str) -> bool:
+        return name in self.session.variables
+
+
+class Session:
+    """Variables and loaded namespaces that persist across runs (Python API and REPL)."""
+
+    def __init__(self, stdout=None, workdir: str | None = None, stats=None):
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.workdir = workdir or os.getcwd()
+        self.variables: dict = {}
+        self.units: dict[str, Unit] = {}          # absolute path -> Unit
+        self.main_units: list[Unit] = []
+        self.stats = stats
+        self.ctx = Context(self)
+        self.line_tables: dict[str, LineTable] = {}
+        self.globals = self._make_globals()
+        self._uid = 0
+        self._chunk = 0
+
+    # ----------------------------------------------------------- set-up
+    def _make_globals(self) -> dict:
+        g = {
+            "__builtins__": __builtins__, "_ctx": self.ctx, "_MISSING": _MISSING, "_export": _export,
+            "_NAN": math.nan, "_INF": math.inf, "_DMLList": DMLList, "_SAME": ops.SAME,
+            "_to_double_param": _to_double_param,
+            "_add": ops.add, "_sub": ops.sub, "_mul": ops.mul, "_div": ops.div, "_pow": ops.pow_,
+            "_mod": ops.mod, "_intdiv": ops.intdiv, "_matmul": ops.matmul, "_neg": ops.neg,
+            "_lt": ops.lt, "_le": ops.le, "_gt": ops.gt, "_ge": ops.ge, "_eq": ops.eq, "_ne": ops.ne,
+            "_and": ops.and_, "_or": ops.or_, "_not": ops.not_, "_truth": ops.truth,
+            "_index": ops.index, "_set_index": ops.set_index, "_loop_range": ops.loop_range,
+        }
+        for name, b in REGISTRY.items():
+            g["_b_" + name.replace(".", "_dot_")] = b.func
+        if self.stats is not None:
+            self.stats.instrument(g)
+        return g
+
+    # ---------------------------------------------------------- linking
+    def _new_unit(self, file: str, program: A.Program) -> Unit:
+        unit = Unit(self._uid, file, program)
+        self._uid += 1
+        for fd in program.functions:
+            if fd.name in unit.functions:
+                prev = unit.functions[fd.name].node
+                raise DMLValidationError(f"function '{fd.name}' is defined twice (first at line {prev.line})",
+                                         Location(file, fd.line, fd.col))
+            unit.functions[fd.name] = FunctionInfo(fd, unit, f"F{unit.uid}_{fd.name.replace('.', '_')}")
+        return unit
+
+    def resolve_source(self, path: str, base_dir: str, unit: Unit, node) -> str:
+        candidates = [os.path.join(base_dir, path), os.path.join(base_dir, "scripts", path),
+                      os.path.join(str(SHIPPED_SCRIPTS), path)]
+        if path.startswith("scripts/"):
+            candidates.append(os.path.join(str(SHIPPED_SCRIPTS), path[len("scripts/"):]))
+        if os.path.isabs(path):
+            candidates = [path]
+        for c in candidates:
+            if os.path.isfile(c):
+                return os.path.abspath(c)
+        raise DMLValidationError(f"cannot find the sourced file '{path}' (looked in {base_dir}, "
+                                 f"{os.path.join(base_dir, 'scripts')} and dmlpy's scripts)",
+                                 Location(unit.file, node.line, node.col))
+
+    def link(self, unit: Unit, new_units: list) -> None:
+        """Resolve the source() statements of a unit, loading each file once."""
+        base = self.workdir
+
+        def visit(stmts):
+            nonlocal base
+            for s in stmts:
+                if isinstance(s, A.Setwd):
+                    base = s.path if os.path.isabs(s.path) else os.path.join(self.workdir, s.path)
+                elif isinstance(s, A.Source):
+                    path = self.resolve_source(s.path, base, unit, s)
+                    target = self.units.get(path)
+                    if target is None:
+                        target = self._new_unit(path, parse_file(path))
+                        self.units[path] = target
+                        new_units.append(target)
+                        self.link(target, new_units)
+                    unit.imports[s.namespace] = target
+                elif isinstance(s, A.If):
+                    visit(s.then)
+                    visit(s.orelse or [])
+                elif isinstance(s, (A.For, A.While)):
+                    visit(s.body)
+        visit(unit.program.statements)
+        for fd in unit.program.functions:
+            visit(fd.body)
+
+    # -------------------------------------------------------- compiling
+    def compile(self, program: A.Program, args: dict):
+        """Link and compile a program; returns the Python main function."""
+        unit = self._new_unit(program.file, program)
+        # functions defined earlier in this session stay callable from later chunks
+        for prev in self.main_units:
+            for name, fi in prev.functions.items():
+                unit.functions.setdefault(name, fi)
+            for ns, u in prev.imports.items():
+                unit.imports.setdefault(ns, u)
+        new_units: list[Unit] = []
+        self.link(unit, new_units)
+        comp = Compiler(args, fast_ops=self.stats is None)
+        self._chunk += 1
+        table = LineTable()
+        em = _Emitter(table)
+        for u in new_units:
+            for fi in u.functions.values():
+                comp.function(fi, em)
+        for fi in unit.functions.values():
+            if fi.unit is unit:
+                comp.function(fi, em)
+        preset = {k: static_type(v) for k, v in self.variables.items()}
+        main_name = f"__main_{self._chunk}"
+        comp.main(unit, em, preset, main_name)
+        code = "\n".join(em.out) + "\n"
+        fname = f"<dml:{self._chunk}>"
+        self.line_tables[fname] = table
+        try:
+            exec(compile(code, fname, "exec"), self.globals)
+        except SyntaxError as e:  # a construct Python cannot compile (e.g. nesting too deep)
+            raise DMLValidationError(f"program cannot be compiled: {e.msg}") from None
+        self.main_units.append(unit)
+        self.last_code = code
+        return self.globals[main_name]
+
+    # ---------------------------------------------------------- running
+    def run_program(self, program: A.Program, args: dict | None = None) -> None:
+        main = self.compile(program, args or {})
+        self.execute(main)
+
+    def execute(self, fn, *fn_args):
+        try:
+            return fn(self.variables, *fn_args) if not fn_args else fn(*fn_args)
+        except DMLError as e:
+            raise self.locate(e, e.__traceback__) from None
+        except KeyboardInterrupt:
+            raise
+        except RecursionError as e:
+            raise self.locate(DMLRuntimeError("function calls nested too deeply (infinite recursion?)"),
+                              e.__traceback__) from None
+        except Exception as e:
+            raise self.locate(self._translate(e), e.__traceback__) from e
+
+    def _translate(self, e: Exception) -> DMLError:
+        if isinstance(e, (UnboundLocalError, NameError)):
+            name = getattr(e, "name", None) or str(e).split("'")[1] if "'" in str(e) else str(e)
+            if name.startswith("v_"):
+                return DMLRuntimeError(f"variable '{unmangle(name)}' is used before it is assigned")
+        if isinstance(e, MemoryError):
+            return DMLRuntimeError("out of memory")
+        if isinstance(e, np.linalg.LinAlgError):
+            return DMLRuntimeError(f"linear algebra: {e}")
+        return DMLRuntimeError(f"internal error ({e.__class__.__name__}: {e})")
+
+    def locate(self, err: DMLError, tb) -> DMLError:
+        """Attach the innermost DML position and the DML call stack from a traceback."""
+        frames = []
+        for frame, lineno in traceback.walk_tb(tb):
+            table = self.line_tables.get(frame.f_code.co_filename)
+            if table is None or lineno >= len(table.lines) or table.lines[lineno] is None:
+                continue
+            f, line, col = table.lines[lineno]
+            fname = table.func_names.get(frame.f_code.co_name, frame.f_code.co_name)
+            frames.append((fname, Location(f, line, col)))
+        if frames:
+            if err.location is None:
+                err.location = frames[-1][1]
+            if len(frames) > 1 and not err.dml_stack:
+                err.dml_stack = frames
+        if err.location is not None and err.source_line is None:
+            err.source_line = self._source_line(err.location)
+        return err
+
+    def _source_line(self, loc: Location):
+        unit = self.units.get(loc.file)
+        text = None
+        if unit is not None:
+            text = unit.program.source_text
+        else:
+            for u in self.main_units:
+                if u.file == loc.file:
+                    text = u.program.source_text
+        if text:
+            lines = text.splitlines()
+            if 1 <= loc.line <= len(lines):
+                return lines[loc.line - 1]
+        return None
+
+    # ----------------------------------------------------------- eval()
+    def call_function(self, name: str, args: list):
+        for unit in reversed(self.main_units):
+            fi = unit.functions.get(name)
+            if fi is None and "::" in name:
+                ns, f = name.split("::", 1)
+                if ns in unit.imports:
+                    fi = unit.imports[ns].functions.get(f)
+            if fi is not None:
+                fn = self.globals[fi.py_name]
+                return fn(*args)
+        b = REGISTRY.get(name)
+        if b is not None:
+            return b.func(self.ctx, *args) if b.wants_ctx else b.func(*args)
+        raise DMLRuntimeError(f"eval(): unknown function '{name}'")
+
+
+def typed_arg(text: str):
+    """A command-line parameter value, typed as SystemDS types it."""
+    if text in ("TRUE", "FALSE"):
+        return text == "TRUE"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        if text.strip() and text.strip().lower() not in ("nan", "inf", "-inf", "infinity", "-infinity"):
+            return float(text)
+    except ValueError:
+        pass
+    return text

@@ -1,0 +1,437 @@
+"""Runtime helpers for DML operators, indexing and loops, called from compiled code.
+
+Each helper dispatches on the operand types at run time: Python scalars follow
+DML's scalar rules, matrices go through ``backend.xp`` with SystemDS's
+broadcasting rules (same shape, or a row/column vector against a matrix).
+The compiler calls Python's own operators directly where it has proven both
+operands are numeric scalars, so these helpers are the general path.
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from . import backend
+from .errors import DMLRuntimeError
+from .values import DMLList, format_scalar, is_matrix, type_name
+
+np.seterr(all="ignore")     # DML gives Infinity/NaN, never a warning
+
+_ND = np.ndarray
+_NUM = (int, float, bool)
+_OPNAME = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "^", "%%": "%%", "%/%": "%/%",
+           "<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!=", "&": "&", "|": "|"}
+
+
+def _ismat(v) -> bool:
+    return type(v) is _ND or (backend.xp is not np and isinstance(v, backend.xp.ndarray))
+
+
+def _shape(m) -> str:
+    return f"{m.shape[0]}x{m.shape[1]}"
+
+
+def check_conformant(op: str, a, b) -> None:
+    """SystemDS's cell-wise rule: equal shapes, or b (or a) a row/column vector matching the other."""
+    sa, sb = a.shape, b.shape
+    if sa == sb:
+        return
+    if (sb[0] == 1 and sb[1] == sa[1]) or (sb[1] == 1 and sb[0] == sa[0]):
+        return
+    if (sa[0] == 1 and sa[1] == sb[1]) or (sa[1] == 1 and sa[0] == sb[0]):
+        return
+    raise DMLRuntimeError(f"operator {op}: non-conformant matrices {_shape(a)} and {_shape(b)}")
+
+
+def _bad_operands(op, a, b):
+    return DMLRuntimeError(f"operator {op} is not defined for {type_name(a)} and {type_name(b)}")
+
+
+def _scalar_operand(op, v):
+    t = type(v)
+    if t is int or t is float or t is bool:
+        return v
+    raise DMLRuntimeError(f"operator {op} is not defined for a {type_name(v)} operand")
+
+
+def _mat_binary(op, fn, a, b, as_double=False):
+    """Apply fn to matrix/scalar operands with DML's rules; returns a matrix."""
+    if _ismat(a):
+        if _ismat(b):
+            check_conformant(op, a, b)
+        else:
+            b = _scalar_operand(op, b)
+    else:
+        a = _scalar_operand(op, a)
+    r = fn(a, b)
+    if as_double or r.dtype != backend.dtype:
+        r = r.astype(backend.dtype)
+    return r
+
+
+# ------------------------------------------------------------------ arithmetic
+
+def add(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        return a + b
+    if ta is str or tb is str:
+        if _ismat(a) or _ismat(b) or ta is DMLList or tb is DMLList:
+            raise _bad_operands("+", a, b)
+        return (a if ta is str else format_scalar(a)) + (b if tb is str else format_scalar(b))
+    if ta is _ND and tb is _ND and a.shape == b.shape:
+        return a + b
+    return _mat_binary("+", backend.xp.add, a, b)
+
+
+def sub(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        return a - b
+    if ta is _ND and tb is _ND and a.shape == b.shape:
+        return a - b
+    return _mat_binary("-", backend.xp.subtract, a, b)
+
+
+def mul(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        return a * b
+    if ta is _ND and (tb is float or tb is int):
+        return a * b
+    if tb is _ND and (ta is float or ta is int):
+        return a * b
+    if ta is _ND and tb is _ND and a.shape == b.shape:
+        return a * b
+    return _mat_binary("*", backend.xp.multiply, a, b)
+
+
+def scalar_div(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a:
+            return math.nan
+        if a == 0:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def div(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        if b == 0:
+            return scalar_div(float(a), float(b))
+        return a / b
+    if ta is _ND and (tb is float or tb is int):
+        return a / b
+    if ta is _ND and tb is _ND and a.shape == b.shape:
+        return a / b
+    return _mat_binary("/", backend.xp.true_divide, a, b)
+
+
+def scalar_pow(a, b) -> float:
+    try:
+        return math.pow(a, b)
+    except OverflowError:
+        return math.inf if a > 0 or float(b).is_integer() and int(b) % 2 == 0 else -math.inf
+    except ValueError:      # negative base with a fractional exponent, 0 ** negative
+        if a == 0:
+            return math.inf
+        return math.nan
+
+
+def pow_(a, b):
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        return scalar_pow(a, b)
+    if ta is _ND and (tb is int or tb is float) and b == 2:
+        return a * a
+    return _mat_binary("^", backend.xp.power, a, b)
+
+
+def _int_mod(a: int, b: int) -> int:
+    if b == 0:
+        return 0
+    r = abs(a) % abs(b)
+    return r if a >= 0 else -r
+
+
+def mod(a, b):
+    """%%: the remainder takes the sign of the dividend (as SystemDS computes it)."""
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is bool) and (tb is int or tb is bool):
+        return _int_mod(int(a), int(b))
+    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        if b == 0:
+            return math.nan
+        return math.fmod(a, b)
+    return _mat_binary("%%", backend.xp.fmod, a, b)
+
+
+def intdiv(a, b):
+    """%/%: the quotient truncated toward zero (as SystemDS computes it)."""
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is bool) and (tb is int or tb is bool):
+        if b == 0:
+            raise DMLRuntimeError(f"integer division {a} %/% 0: the result overflows a 64-bit integer")
+        q = abs(int(a)) // abs(int(b))
+        return q if (a >= 0) == (b > 0) else -q
+    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        q = scalar_div(float(a), float(b))
+        return float(math.trunc(q)) if math.isfinite(q) else q
+    xp = backend.xp
+    return _mat_binary("%/%", lambda x, y: xp.trunc(xp.true_divide(x, y)), a, b)
+
+
+def neg(a):
+    t = type(a)
+    if t is int or t is float:
+        return -a
+    if t is bool:
+        return -int(a)
+    if _ismat(a):
+        return -a
+    raise DMLRuntimeError(f"unary minus is not defined for a {type_name(a)}")
+
+
+# ------------------------------------------------------------------ comparison
+
+def _compare(op, pyop, xpfn):
+    def compare(a, b):
+        ta, tb = type(a), type(b)
+        if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+            return pyop(a, b)
+        if ta is str and tb is str:
+            return pyop(a, b)
+        if ta is str or tb is str:
+            if _ismat(a) or _ismat(b):
+                raise _bad_operands(op, a, b)
+            # SystemDS compares a string with another scalar as strings
+            return pyop(a if ta is str else format_scalar(a), b if tb is str else format_scalar(b))
+        return _mat_binary(op, xpfn, a, b, as_double=True)
+    compare.__name__ = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}[op]
+    return compare
+
+
+import operator as _operator
+
+lt = _compare("<", _operator.lt, lambda a, b: backend.xp.less(a, b))
+le = _compare("<=", _operator.le, lambda a, b: backend.xp.less_equal(a, b))
+gt = _compare(">", _operator.gt, lambda a, b: backend.xp.greater(a, b))
+ge = _compare(">=", _operator.ge, lambda a, b: backend.xp.greater_equal(a, b))
+eq = _compare("==", _operator.eq, lambda a, b: backend.xp.equal(a, b))
+ne = _compare("!=", _operator.ne, lambda a, b: backend.xp.not_equal(a, b))
+
+
+# --------------------------------------------------------------------- logical
+
+def _as_bool(op, v) -> bool:
+    t = type(v)
+    if t is bool:
+        return v
+    if t is int or t is float:
+        return v != 0
+    raise DMLRuntimeError(f"operator {op} is not defined for a {type_name(v)} operand")
+
+
+def and_(a, b):
+    if _ismat(a) or _ismat(b):
+        xp = backend.xp
+        return _mat_binary("&", lambda x, y: xp.logical_and(x != 0, y != 0), a, b, as_double=True)
+    return _as_bool("&", a) and _as_bool("&", b)
+
+
+def or_(a, b):
+    if _ismat(a) or _ismat(b):
+        xp = backend.xp
+        return _mat_binary("|", lambda x, y: xp.logical_or(x != 0, y != 0), a, b, as_double=True)
+    return _as_bool("|", a) or _as_bool("|", b)
+
+
+def not_(a):
+    if _ismat(a):
+        return (a == 0).astype(backend.dtype)
+    return not _as_bool("!", a)
+
+
+def matmul(a, b):
+    if not (_ismat(a) and _ismat(b)):
+        raise DMLRuntimeError(f"operator %*% needs two matrices, not {type_name(a)} and {type_name(b)}")
+    if a.shape[1] != b.shape[0]:
+        raise DMLRuntimeError(f"operator %*%: non-conformant matrices {_shape(a)} and {_shape(b)} "
+                              f"({a.shape[1]} columns against {b.shape[0]} rows)")
+    return a @ b
+
+
+def truth(v) -> bool:
+    """The value of a condition (if/while): a boolean, number or 1x1 matrix."""
+    t = type(v)
+    if t is bool:
+        return v
+    if t is int or t is float:
+        return v != 0
+    if _ismat(v) and v.shape == (1, 1):
+        return float(v[0, 0]) != 0
+    raise DMLRuntimeError(f"a condition must be a boolean scalar, not a {type_name(v)}"
+                          + (f" of {_shape(v)}" if _ismat(v) else ""))
+
+
+# ------------------------------------------------------------------- indexing
+
+SAME = object()        # marks X[i, j]: the upper bound equals the lower bound
+
+
+def _bound(v, what) -> int:
+    t = type(v)
+    if t is int:
+        return v
+    if t is float or t is bool:
+        return int(v)
+    if _ismat(v) and v.shape == (1, 1):
+        return int(float(v[0, 0]))
+    raise DMLRuntimeError(f"{what} must be a number, not a {type_name(v)}")
+
+
+def _range_of(lo, hi, n, dim, name):
+    """0-based slice bounds for a 1-based inclusive DML range (None: whole dimension)."""
+    if lo is None:
+        return 0, n
+    l = _bound(lo, f"{dim} index")
+    u = l if hi is SAME else _bound(hi, f"{dim} index")
+    if l < 1 or u > n or l > u:
+        raise DMLRuntimeError(
+            f"index out of bounds: {name}[{dim} {l}{'' if u == l else ':' + str(u)}] "
+            f"but {name} has {n} {dim}s")
+    return l - 1, u
+
+
+def index(X, rl, ru, cl, cu, name="matrix"):
+    """X[rl:ru, cl:cu] (1-based, inclusive); None bounds select the whole dimension."""
+    if type(X) is DMLList:
+        return list_index(X, rl, ru, name)
+    if not _ismat(X):
+        raise DMLRuntimeError(f"cannot index {name}: it is a {type_name(X)}, not a matrix or list")
+    n, m = X.shape
+    r0, r1 = _range_of(rl, ru, n, "row", name)
+    c0, c1 = _range_of(cl, cu, m, "column", name)
+    return X[r0:r1, c0:c1]
+
+
+def list_index(L, lo, hi, name="list"):
+    if lo is None:
+        return L
+    if type(lo) is str:
+        return L.get(lo)
+    l = _bound(lo, "list index")
+    u = l if hi is SAME else _bound(hi, "list index")
+    if l < 1 or u > len(L) or l > u:
+        raise DMLRuntimeError(f"index out of bounds: {name}[{l}{'' if u == l else ':' + str(u)}] "
+                              f"but {name} has {len(L)} elements")
+    if hi is SAME:
+        return L.items[l - 1]
+    return DMLList(L.items[l - 1:u], L.names[l - 1:u] if L.names else None)
+
+
+def _calibrate_refcount() -> int:
+    """References to an array held by exactly one variable, as seen inside set_index."""
+    def probe(x):
+        return sys.getrefcount(x)
+    holder = np.zeros(1)
+    return probe(holder)
+
+
+_REFS_ONE_OWNER = _calibrate_refcount()
+
+
+def set_index(X, rl, ru, cl, cu, value, name="matrix"):
+    """X[rl:ru, cl:cu] = value, returning the updated matrix.
+
+    DML values are immutable, so this copies X unless the caller's variable is the
+    array's only owner (reference count) and X owns its data: then the update is
+    done in place, which keeps loops of cell updates linear.
+    """
+    if type(X) is DMLList:
+        return list_set_index(X, rl, ru, value, name)
+    if not _ismat(X):
+        raise DMLRuntimeError(f"cannot assign into {name}[...]: it is a {type_name(X)}, not a matrix or list")
+    n, m = X.shape
+    r0, r1 = _range_of(rl, ru, n, "row", name)
+    c0, c1 = _range_of(cl, cu, m, "column", name)
+    if _ismat(value):
+        if value.shape != (r1 - r0, c1 - c0):
+            raise DMLRuntimeError(
+                f"left indexing {name}[{r0 + 1}:{r1}, {c0 + 1}:{c1}] selects {r1 - r0}x{c1 - c0} cells "
+                f"but the right-hand side is {_shape(value)}")
+    elif type(value) in _NUM:
+        value = float(value)
+    else:
+        raise DMLRuntimeError(f"cannot assign a {type_name(value)} into matrix cells")
+    # refcount: the caller's variable + this frame's parameter + getrefcount's argument
+    if not (sys.getrefcount(X) <= _REFS_ONE_OWNER and X.flags.owndata and X.flags.writeable):
+        X = X.copy()
+    X[r0:r1, c0:c1] = value
+    return X
+
+
+def list_set_index(L, lo, hi, value, name="list"):
+    out = L.copy()
+    if type(lo) is str:
+        if out.names is None:
+            if len(out.items) == 0:
+                out.names = []
+            else:
+                raise DMLRuntimeError(f"cannot add the named element '{lo}' to the unnamed list {name}")
+        if lo in out.names:
+            out.items[out.names.index(lo)] = value
+        else:
+            out.items.append(value)
+            out.names.append(lo)
+        return out
+    l = _bound(lo, "list index")
+    if hi is not SAME and hi is not None and _bound(hi, "list index") != l:
+        raise DMLRuntimeError("assigning a range of list elements is not supported")
+    if l == len(out.items) + 1:
+        out.items.append(value)
+        if out.names is not None:
+            out.names.append(str(l))
+    elif 1 <= l <= len(out.items):
+        out.items[l - 1] = value
+    else:
+        raise DMLRuntimeError(f"index out of bounds: {name}[{l}] but {name} has {len(out.items)} elements")
+    return out
+
+
+# ---------------------------------------------------------------------- loops
+
+def _loop_number(v, what):
+    t = type(v)
+    if t is int or t is float:
+        return v
+    if t is bool:
+        return int(v)
+    if _ismat(v) and v.shape == (1, 1):
+        return float(v[0, 0])
+    raise DMLRuntimeError(f"the {what} of a loop range must be a number, not a {type_name(v)}")
+
+
+def loop_range(start, stop, step=None):
+    """The values of `for (i in start:stop)` or `for (i in seq(start, stop, step))`."""
+    a = _loop_number(start, "start")
+    b = _loop_number(stop, "end")
+    if step is None:
+        s = 1 if b >= a else -1
+    else:
+        s = _loop_number(step, "increment")
+        if s == 0 or (b - a) * s < 0:
+            if a == b:
+                return [a]
+            raise DMLRuntimeError(f"wrong sign for the increment {format_scalar(s)} of seq({format_scalar(a)}, "
+                                  f"{format_scalar(b)}, ...)")
+    if all(type(x) is int or (type(x) is float and x.is_integer()) for x in (a, b, s)):
+        a, b, s = int(a), int(b), int(s)
+        return range(a, b + (1 if s > 0 else -1), s)
+    n = int(math.floor((b - a) / s + 1e-10)) + 1
+    return [a + i * s for i in range(n)]

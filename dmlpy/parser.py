@@ -1,0 +1,336 @@
+"""DML source text -> AST, with syntax errors that point at file:line:column."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast as A
+from .errors import DMLSyntaxError, Location
+
+GRAMMAR = Path(__file__).with_name("grammar") / "dml.lark"
+
+_VALUE_TYPES = {
+    "int": "int", "integer": "int", "Int": "int", "Integer": "int",
+    "double": "double", "Double": "double",
+    "boolean": "boolean", "Boolean": "boolean",
+    "string": "string", "String": "string",
+    "unknown": "unknown", "Unknown": "unknown",
+}
+_DATA_TYPES = {"matrix", "frame", "list", "scalar", "tensor"}
+
+# Readable names for the terminals an error message lists as expected.
+_TERMINAL_TEXT = {
+    "NAME": "a name", "INT": "an integer", "DOUBLE": "a number", "STRING": "a string",
+    "CMDARG": "a $parameter", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+    "LBRACE": "'{'", "RBRACE": "'}'", "COMMA": "','", "SEMICOLON": "';'", "COLON": "':'",
+    "EQUAL": "'='", "_ASSIGN": "'=' or '<-'", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
+    "MOD_OP": "'%%' or '%/%'", "MATMUL_OP": "'%*%'", "POW_OP": "'^'", "REL_OP": "a comparison",
+    "AND_OP": "'&'", "OR_OP": "'|'", "BANG": "'!'", "$END": "end of input", "_RETURN": "'return'",
+    "_ELSE": "'else'", "TRUE": "TRUE", "FALSE": "FALSE", "__ANON_0": "'+='",
+}
+
+
+@lru_cache(maxsize=None)
+def _lark(start: str) -> Lark:
+    cache_dir = os.environ.get("DMLPY_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dmlpy")
+    cache = None
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        cache = os.path.join(cache_dir, f"dml-{start}-{os.path.getmtime(GRAMMAR):.0f}.lark.cache")
+    except OSError:
+        pass
+    return Lark(GRAMMAR.read_text(), start=start, parser="lalr", propagate_positions=True,
+                maybe_placeholders=True, cache=cache or False)
+
+
+def _unescape(raw: str) -> str:
+    body = raw[1:-1]
+    if "\\" not in body:
+        return body
+    out, i = [], 0
+    table = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body) and body[i + 1] in table:
+            out.append(table[body[i + 1]])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _pos(x):
+    if isinstance(x, Token):
+        return x.line, x.column
+    return x.line, x.column  # lark meta
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Lark parse tree -> dmlpy.ast nodes."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    # -- literals and names
+    def int_lit(self, m, c):
+        return A.IntLit(m.line, m.column, int(str(c[0]).rstrip("lL")))
+
+    def double_lit(self, m, c):
+        return A.DoubleLit(m.line, m.column, float(str(c[0]).rstrip("lL")))
+
+    def string_lit(self, m, c):
+        return A.StrLit(m.line, m.column, _unescape(str(c[0])))
+
+    def true_lit(self, m, c):
+        return A.BoolLit(m.line, m.column, True)
+
+    def false_lit(self, m, c):
+        return A.BoolLit(m.line, m.column, False)
+
+    def name(self, m, c):
+        return A.Name(m.line, m.column, str(c[0]))
+
+    def cmdarg(self, m, c):
+        return A.CmdArg(m.line, m.column, str(c[0])[1:])
+
+    def list_lit(self, m, c):
+        return A.ListLit(m.line, m.column, list(c))
+
+    # -- operators
+    def binary(self, m, c):
+        left, op, right = c
+        return A.Binary(op.line, op.column, str(op), left, right)
+
+    def unary(self, m, c):
+        op, operand = c
+        return A.Unary(m.line, m.column, str(op), operand)
+
+    def not_op(self, m, c):
+        return A.Unary(m.line, m.column, "!", c[0])
+
+    # -- calls and indexing
+    def named_arg(self, m, c):
+        return A.Arg(m.line, m.column, str(c[0]), c[1])
+
+    def call(self, m, c):
+        name = c[0]
+        args = []
+        for a in c[1:]:
+            if a is None:
+                continue
+            if isinstance(a, A.Arg):
+                args.append(a)
+            else:
+                args.append(A.Arg(a.line, a.col, None, a))
+        return A.Call(name.line, name.column, str(name), args)
+
+    def index_range(self, m, c):
+        lower, upper = c
+        return A.IndexRange(m.line, m.column, lower, upper, upper is not None)
+
+    def index_cols(self, m, c):
+        return ("cols", c[0])
+
+    def _index(self, m, c):
+        name, rows, cols = c
+        has_comma = cols is not None
+        col_range = cols[1] if cols is not None else None
+        return A.Index(name.line, name.column, str(name), rows, col_range, has_comma)
+
+    def index_expr(self, m, c):
+        return self._index(m, c)
+
+    # -- statements
+    def assign_name(self, m, c):
+        name, value = c
+        return A.Assign(m.line, m.column, A.Name(name.line, name.column, str(name)), value)
+
+    def assign_indexed(self, m, c):
+        *idx, value = c
+        return A.Assign(m.line, m.column, self._index(m, idx), value)
+
+    def accum_name(self, m, c):
+        name, value = c
+        return A.Assign(m.line, m.column, A.Name(name.line, name.column, str(name)), value, True)
+
+    def accum_indexed(self, m, c):
+        *idx, value = c
+        return A.Assign(m.line, m.column, self._index(m, idx), value, True)
+
+    def name_target(self, m, c):
+        return A.Name(m.line, m.column, str(c[0]))
+
+    def indexed_target(self, m, c):
+        return self._index(m, c)
+
+    def multi_assign_stmt(self, m, c):
+        *targets, call = c
+        return A.MultiAssign(m.line, m.column, targets, call)
+
+    def call_stmt(self, m, c):
+        return A.CallStmt(m.line, m.column, c[0])
+
+    def body(self, m, c):
+        return [s for s in c if s is not None and not isinstance(s, Token)]
+
+    def if_stmt(self, m, c):
+        cond, then, orelse = c
+        return A.If(m.line, m.column, cond, then, orelse)
+
+    def range_iter(self, m, c):
+        return A.Iterable(m.line, m.column, c[0], c[1], None)
+
+    def seq_iter(self, m, c):
+        fname, start, stop, step = c
+        if str(fname) != "seq":
+            raise DMLSyntaxError(f"a loop iterates over a:b or seq(from, to, incr), not {fname}(...)",
+                                 Location(self.file, fname.line, fname.column))
+        return A.Iterable(m.line, m.column, start, stop, step)
+
+    def _for(self, m, c, parfor):
+        var, iterable, *rest = c
+        body = rest[-1]
+        options = [a for a in rest[:-1] if a is not None]
+        return A.For(m.line, m.column, str(var), iterable, body, parfor, options)
+
+    def for_stmt(self, m, c):
+        return self._for(m, c, False)
+
+    def parfor_stmt(self, m, c):
+        return self._for(m, c, True)
+
+    def while_stmt(self, m, c):
+        return A.While(m.line, m.column, c[0], c[1])
+
+    def source_stmt(self, m, c):
+        return A.Source(m.line, m.column, _unescape(str(c[0])), str(c[1]))
+
+    def setwd_stmt(self, m, c):
+        return A.Setwd(m.line, m.column, _unescape(str(c[0])))
+
+    # -- functions
+    def value_type(self, m, c):
+        t = str(c[0])
+        if t not in _VALUE_TYPES:
+            raise DMLSyntaxError(f"unknown type '{t}' (expected int, integer, double, boolean, string, "
+                                 f"or matrix[...], frame[...], list[...])",
+                                 Location(self.file, m.line, m.column))
+        return A.TypeSpec(m.line, m.column, "scalar", _VALUE_TYPES[t])
+
+    def data_type(self, m, c):
+        dt, vt = str(c[0]), str(c[1])
+        if dt.lower() not in _DATA_TYPES:
+            raise DMLSyntaxError(f"unknown data type '{dt}' (expected matrix, frame, list, scalar or tensor)",
+                                 Location(self.file, m.line, m.column))
+        if vt not in _VALUE_TYPES:
+            raise DMLSyntaxError(f"unknown value type '{vt}'", Location(self.file, c[1].line, c[1].column))
+        return A.TypeSpec(m.line, m.column, dt.lower(), _VALUE_TYPES[vt])
+
+    def typed_arg(self, m, c):
+        t, name, default = c
+        return A.Param(m.line, m.column, t, str(name), default)
+
+    def typed_param(self, m, c):
+        t, name = c
+        return A.Param(m.line, m.column, t, str(name), None)
+
+    def typed_args(self, m, c):
+        return list(c)
+
+    typed_params = typed_args
+
+    def funcdef(self, m, c):
+        name, params, returns, *body = c
+        stmts = [s for s in body if s is not None and not isinstance(s, Token)]
+        return A.FunctionDef(m.line, m.column, str(name), params or [], returns or [], stmts, False, self.file)
+
+    def kv_string(self, m, c):
+        return (str(c[0]), _unescape(str(c[1])))
+
+    def kv_strings(self, m, c):
+        return list(c)
+
+    def extfuncdef(self, m, c):
+        name, params, returns, _kv = c
+        return A.FunctionDef(m.line, m.column, str(name), params or [], returns or [], [], True, self.file)
+
+    def program(self, m, c):
+        stmts, funcs = [], []
+        for x in c:
+            if isinstance(x, A.FunctionDef):
+                funcs.append(x)
+            elif x is not None and not isinstance(x, Token):
+                stmts.append(x)
+        return A.Program(1, 1, self.file, stmts, funcs)
+
+
+def _expected_text(names) -> str:
+    items = sorted({_TERMINAL_TEXT.get(n, repr(n.lower()) if n.isupper() else n) for n in names})
+    if len(items) > 8:
+        items = items[:8] + ["..."]
+    return ", ".join(items)
+
+
+def _syntax_error(e: UnexpectedInput, text: str, file: str) -> DMLSyntaxError:
+    line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            line, col = len(lines), len(lines[-1]) + 1
+            what = "unexpected end of input"
+        else:
+            what = f"unexpected {tok.value!r}"
+        msg = f"{what}; expected {_expected_text(e.expected)}"
+    elif isinstance(e, UnexpectedCharacters):
+        msg = f"unexpected character {text[e.pos_in_stream]!r}"
+    elif isinstance(e, UnexpectedEOF):
+        lines = text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+        msg = f"unexpected end of input; expected {_expected_text(e.expected)}"
+    else:
+        msg = str(e)
+    err = DMLSyntaxError(msg, Location(file, line, col))
+    src_lines = text.splitlines()
+    if 1 <= line <= len(src_lines):
+        err.source_line = src_lines[line - 1]
+    return err
+
+
+def parse(text: str, file: str = "<string>") -> A.Program:
+    """Parse DML source text into a Program (raises DMLSyntaxError)."""
+    try:
+        tree = _lark("program").parse(text)
+    except UnexpectedInput as e:
+        raise _syntax_error(e, text, file) from None
+    try:
+        prog = _ToAst(file).transform(tree)
+    except Exception as e:  # errors raised inside the transformer come wrapped
+        inner = getattr(e, "orig_exc", e)
+        if isinstance(inner, DMLSyntaxError):
+            if inner.location and 1 <= inner.location.line <= len(text.splitlines()):
+                inner.source_line = text.splitlines()[inner.location.line - 1]
+            raise inner from None
+        raise
+    prog.source_text = text
+    return prog
+
+
+def parse_file(path) -> A.Program:
+    """Parse a .dml file into a Program (raises DMLSyntaxError; DMLError if unreadable)."""
+    from .errors import DMLError
+    p = str(path)
+    try:
+        with open(p, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise DMLError(f"cannot read script {p}: {e.strerror}") from None
+    return parse(text, p)
