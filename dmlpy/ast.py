@@ -129,6 +129,7 @@ class Iterable(Node):
     start: Expr
     stop: Expr
     step: Optional[Expr]          # only for seq(...)
+    is_seq: bool = False          # seq(from, to[, incr]) rather than from:to
 
 
 @dataclass(eq=False)

@@ -60,6 +60,11 @@ _HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%
             "&": "_and", "&&": "_and", "|": "_or", "||": "_or"}
 
 
+_ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
+_TYPE_WORDS = {"i": "int", "d": "double", "b": "boolean", "n": "number", "s": "string", "m": "matrix",
+               "l": "list", "f": "frame"}
+
+
 def mangle(name: str) -> str:
     return "v_" + name.replace(".", "_dot_")
 
@@ -317,10 +322,16 @@ class Compiler:
         if t is A.Binary:
             a = self.expr(e.left, scope, unit)
             b = self.expr(e.right, scope, unit)
-            if self.fast and e.op in _PY_OPS:
-                ta, tb = self.expr_type(e.left, scope, unit), self.expr_type(e.right, scope, unit)
-                if ta in NUMERIC and tb in NUMERIC and not (e.op == "-" and ta == "b" and tb == "b"):
-                    return f"({a} {_PY_OPS[e.op]} {b})"
+            ta, tb = self.expr_type(e.left, scope, unit), self.expr_type(e.right, scope, unit)
+            if e.op in ("&&", "||"):
+                raise self.err(f"conditional {'AND' if e.op == '&&' else 'OR'} ({e.op}) is not supported "
+                               f"by SystemDS: use {e.op[0]}", e, unit)
+            if e.op in _ARITH and (ta == "b" or tb == "b") and not (e.op == "+" and "s" in (ta, tb)):
+                raise self.err(f"operator {e.op} is not defined for boolean operands "
+                               f"({_TYPE_WORDS.get(ta, 'unknown')} {e.op} {_TYPE_WORDS.get(tb, 'unknown')})",
+                               e, unit)
+            if self.fast and e.op in _PY_OPS and ta in NUMERIC and tb in NUMERIC:
+                return f"({a} {_PY_OPS[e.op]} {b})"
             return f"{_HELPERS[e.op]}({a}, {b})"
         if t is A.Index:
             if not scope.known(e.name):
@@ -417,8 +428,9 @@ class Compiler:
         if t is A.Assign:
             value = s.value
             if s.accumulate:
-                target_expr = s.target if isinstance(s.target, A.Name) else s.target
-                value = A.Binary(s.line, s.col, "+", target_expr, s.value)
+                if not scope.known(s.target.name):
+                    raise self.err(f"'+=' on the undefined variable '{s.target.name}'", s, unit)
+                value = A.Binary(s.line, s.col, "+", s.target, s.value)
             code = self.expr(value, scope, unit)
             if isinstance(s.target, A.Name):
                 em.line(f"{mangle(s.target.name)} = {code}", loc)
@@ -464,7 +476,8 @@ class Compiler:
                 if not s.parfor and opt.name not in ("check", "par", "mode", "opt", "log", "taskpartitioner",
                                                      "tasksize", "datapartitioner", "resultmerge"):
                     raise self.err(f"unknown loop option '{opt.name}'", opt, unit)
-            em.line(f"for {mangle(s.var)} in _loop_range({', '.join(args)}):", loc)
+            fn = "_colon_range" if it.step is None and not it.is_seq else "_loop_range"
+            em.line(f"for {mangle(s.var)} in {fn}({', '.join(args)}):", loc)
             em.indent += 1
             self.block(s.body, scope, unit, em)
             em.indent -= 1

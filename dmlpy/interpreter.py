@@ -119,6 +119,7 @@ class Session:
             "_lt": ops.lt, "_le": ops.le, "_gt": ops.gt, "_ge": ops.ge, "_eq": ops.eq, "_ne": ops.ne,
             "_and": ops.and_, "_or": ops.or_, "_not": ops.not_, "_truth": ops.truth,
             "_index": ops.index, "_set_index": ops.set_index, "_loop_range": ops.loop_range,
+            "_colon_range": ops.colon_range,
         }
         for name, b in REGISTRY.items():
             g["_b_" + name.replace(".", "_dot_")] = b.func

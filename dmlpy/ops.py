@@ -49,8 +49,14 @@ def _bad_operands(op, a, b):
     return DMLRuntimeError(f"operator {op} is not defined for {type_name(a)} and {type_name(b)}")
 
 
+def _reject_bool(op, a, b):
+    raise DMLRuntimeError(f"operator {op} is not defined for boolean operands ({type_name(a)} {op} {type_name(b)})")
+
+
 def _scalar_operand(op, v):
     t = type(v)
+    if t is bool and op in ("+", "-", "*", "/", "^", "%%", "%/%"):
+        raise DMLRuntimeError(f"operator {op} is not defined for a boolean operand")
     if t is int or t is float or t is bool:
         return v
     raise DMLRuntimeError(f"operator {op} is not defined for a {type_name(v)} operand")
@@ -75,12 +81,14 @@ def _mat_binary(op, fn, a, b, as_double=False):
 
 def add(a, b):
     ta, tb = type(a), type(b)
-    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+    if (ta is int or ta is float) and (tb is int or tb is float):
         return a + b
     if ta is str or tb is str:
         if _ismat(a) or _ismat(b) or ta is DMLList or tb is DMLList:
             raise _bad_operands("+", a, b)
         return (a if ta is str else format_scalar(a)) + (b if tb is str else format_scalar(b))
+    if ta is bool or tb is bool:
+        _reject_bool("+", a, b)
     if ta is _ND and tb is _ND and a.shape == b.shape:
         return a + b
     return _mat_binary("+", backend.xp.add, a, b)
@@ -88,8 +96,10 @@ def add(a, b):
 
 def sub(a, b):
     ta, tb = type(a), type(b)
-    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+    if (ta is int or ta is float) and (tb is int or tb is float):
         return a - b
+    if ta is bool or tb is bool:
+        _reject_bool("-", a, b)
     if ta is _ND and tb is _ND and a.shape == b.shape:
         return a - b
     return _mat_binary("-", backend.xp.subtract, a, b)
@@ -97,8 +107,10 @@ def sub(a, b):
 
 def mul(a, b):
     ta, tb = type(a), type(b)
-    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+    if (ta is int or ta is float) and (tb is int or tb is float):
         return a * b
+    if ta is bool or tb is bool:
+        _reject_bool("*", a, b)
     if ta is _ND and (tb is float or tb is int):
         return a * b
     if tb is _ND and (ta is float or ta is int):
@@ -121,7 +133,9 @@ def scalar_div(a, b):
 
 def div(a, b):
     ta, tb = type(a), type(b)
-    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+    if ta is bool or tb is bool:
+        _reject_bool("/", a, b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
         if b == 0:
             return scalar_div(float(a), float(b))
         return a / b
@@ -145,7 +159,9 @@ def scalar_pow(a, b) -> float:
 
 def pow_(a, b):
     ta, tb = type(a), type(b)
-    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+    if ta is bool or tb is bool:
+        _reject_bool("^", a, b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
         return scalar_pow(a, b)
     if ta is _ND and (tb is int or tb is float) and b == 2:
         return a * a
@@ -417,19 +433,25 @@ def _loop_number(v, what):
     raise DMLRuntimeError(f"the {what} of a loop range must be a number, not a {type_name(v)}")
 
 
+def colon_range(start, stop):
+    """The values of `for (i in start:stop)`: SystemDS truncates both bounds to integers."""
+    a = int(_loop_number(start, "start"))
+    b = int(_loop_number(stop, "end"))
+    return range(a, b + 1) if b >= a else range(a, b - 1, -1)
+
+
 def loop_range(start, stop, step=None):
-    """The values of `for (i in start:stop)` or `for (i in seq(start, stop, step))`."""
+    """The values of `for (i in seq(start, stop, step))`; a step of the wrong sign gives no iteration."""
     a = _loop_number(start, "start")
     b = _loop_number(stop, "end")
     if step is None:
         s = 1 if b >= a else -1
     else:
         s = _loop_number(step, "increment")
-        if s == 0 or (b - a) * s < 0:
-            if a == b:
-                return [a]
-            raise DMLRuntimeError(f"wrong sign for the increment {format_scalar(s)} of seq({format_scalar(a)}, "
-                                  f"{format_scalar(b)}, ...)")
+        if s == 0:
+            raise DMLRuntimeError("seq() in a loop: the increment must not be 0")
+        if (b - a) * s < 0:
+            return range(0)
     if all(type(x) is int or (type(x) is float and x.is_integer()) for x in (a, b, s)):
         a, b, s = int(a), int(b), int(s)
         return range(a, b + (1 if s > 0 else -1), s)

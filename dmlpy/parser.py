@@ -34,6 +34,33 @@ _TERMINAL_TEXT = {
 }
 
 
+class _BracketPostLex:
+    """Retype '[' that does not directly follow a name on the same line as _LIST_OPEN.
+
+    LALR(1) cannot tell `x = y` + newline + `[a, b] = f()` from indexing `y[a, b]`;
+    SystemDS's parser can, by unbounded look-ahead. Indexing always follows its name on
+    the same line, so the token before a '[' decides.
+    """
+    always_accept = ("STRAY", "LSQB")
+
+    def __init__(self):
+        self.warnings: list[str] = []
+
+    def process(self, stream):
+        prev = None
+        for tok in stream:
+            if tok.type == "STRAY":
+                self.warnings.append(f"line {tok.line}:{tok.column}: ignored the unexpected character {str(tok)!r}")
+                continue
+            if tok.type == "LSQB" and not (prev is not None and prev.type == "NAME" and prev.end_line == tok.line):
+                tok = Token.new_borrow_pos("_LIST_OPEN", str(tok), tok)
+            prev = tok
+            yield tok
+
+
+_POSTLEX = _BracketPostLex()
+
+
 @lru_cache(maxsize=None)
 def _lark(start: str) -> Lark:
     cache_dir = os.environ.get("DMLPY_CACHE") or os.path.join(
@@ -45,7 +72,7 @@ def _lark(start: str) -> Lark:
     except OSError:
         pass
     return Lark(GRAMMAR.read_text(), start=start, parser="lalr", propagate_positions=True,
-                maybe_placeholders=True, cache=cache or False)
+                maybe_placeholders=True, cache=cache or False, postlex=_POSTLEX)
 
 
 def _unescape(raw: str) -> str:
@@ -53,7 +80,8 @@ def _unescape(raw: str) -> str:
     if "\\" not in body:
         return body
     out, i = [], 0
-    table = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+    # SystemDS keeps an escaped backslash as two characters
+    table = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "'": "'", "\\": "\\\\"}
     while i < len(body):
         c = body[i]
         if c == "\\" and i + 1 < len(body) and body[i + 1] in table:
@@ -193,7 +221,7 @@ class _ToAst(Transformer):
         if str(fname) != "seq":
             raise DMLSyntaxError(f"a loop iterates over a:b or seq(from, to, incr), not {fname}(...)",
                                  Location(self.file, fname.line, fname.column))
-        return A.Iterable(m.line, m.column, start, stop, step)
+        return A.Iterable(m.line, m.column, start, stop, step, True)
 
     def _for(self, m, c, parfor):
         var, iterable, *rest = c
@@ -307,10 +335,14 @@ def _syntax_error(e: UnexpectedInput, text: str, file: str) -> DMLSyntaxError:
 
 def parse(text: str, file: str = "<string>") -> A.Program:
     """Parse DML source text into a Program (raises DMLSyntaxError)."""
+    _POSTLEX.warnings = []
     try:
         tree = _lark("program").parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(e, text, file) from None
+    for w in _POSTLEX.warnings:
+        import sys
+        print(f"{file}: warning: {w}", file=sys.stderr)
     try:
         prog = _ToAst(file).transform(tree)
     except Exception as e:  # errors raised inside the transformer come wrapped
