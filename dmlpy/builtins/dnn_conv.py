@@ -63,7 +63,9 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
     check_matrix("conv2d_backward_filter", "input", input, g.N, g.C * g.H * g.W)
     check_matrix("conv2d_backward_filter", "dout", dout, g.N, K * g.P * g.Q)
     dout_k = nchw_to_cn(dout, g.N, K, g.P * g.Q)               # (K, N*P*Q)
-    return dout_k @ im2col(g, input).T
+    # cols @ dout_k.T keeps the long N*P*Q axis contiguous in both operands; the
+    # equivalent dout_k @ cols.T is several times slower in OpenBLAS.
+    return backend.xp.ascontiguousarray((im2col(g, input) @ dout_k.T).T)
 
 
 @builtin("conv2d_backward_data")

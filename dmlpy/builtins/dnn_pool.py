@@ -78,9 +78,10 @@ def max_pool_backward(input, dout, stride, padding, input_shape, pool_size):
     for r in range(g.R):
         for s in range(g.S):
             idx = g.tap(r, s)
-            hit = pending & (Xp[idx] == wmax)
-            dXp[idx] += xp.where(hit, d, 0.0)
-            pending &= ~hit
+            hit = Xp[idx] == wmax
+            hit &= pending
+            dXp[idx] += xp.where(hit, d, 0.0)   # one tap's cells are distinct: no scatter
+            pending ^= hit
     dX = from_padded(g, dXp)
     return xp.where(xp.any(input != 0), dX, 0.0).astype(input.dtype, copy=False)
 
