@@ -10,6 +10,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from dmlpy import backend  # noqa: E402
@@ -62,7 +64,7 @@ def main():
         ("max_pool 3x3/2", lambda: dnn_pool.max_pool(A, **pool), None),
         ("max_pool_backward 3x3/2", lambda: dnn_pool.max_pool_backward(A, dpool, **pool), None),
     ]
-    print(f"AlexNet conv1 on {backend.name} ({xp.dtype(dt).name}), batch {N}: "
+    print(f"AlexNet conv1 on {backend.name} ({np.dtype(dt).name}), batch {N}: "
           f"{C}x{H}x{W} * {K}x{C}x{R}x{S}, stride 4, pad 2 -> {K}x{P}x{P}")
     for name, fn, gf in rows:
         t = best_time(fn, args.repeat, sync)

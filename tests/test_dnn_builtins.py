@@ -241,6 +241,8 @@ def test_float32_inputs_stay_float32():
     (dict(padding=[-1, 0]), "padding must be non-negative"),
     (dict(filter_shape=[3, 2, 9, 3]), "does not fit"),
     (dict(stride="1"), "stride must be a list of 2 numbers"),
+    # SystemDS 3.4.0's own wording (checked by its parser):
+    (dict(filter_shape=[3, 2, 3, 6]), "Incorrect parameters: padded image width:4 cannot be less than filter width:6"),
 ])
 def test_conv2d_argument_errors(bad, message):
     X = make_input(["sin", 2, 32, 1.0, 0.0, 0])

@@ -6,6 +6,10 @@ SystemDS semantics (measured on 3.4.0):
   * avg_pool counts padded cells as zeros and always divides by pool height*width.
   * max_pool_backward routes each window's gradient to the first maximal cell of the
     window in row-major order; an all-zero input matrix gets an all-zero gradient.
+    Where windows overlap (stride < pool size) and share a maximal cell, their
+    gradients are summed here. SystemDS 3.4.0 does not sum them (it appends them to a
+    sparse row as duplicate entries), so its result is not the gradient there; we
+    deliberately keep the true gradient.
 Computation loops over the R*S window taps only, on whole-batch strided slices.
 """
 from __future__ import annotations

@@ -92,6 +92,9 @@ def geometry(builtin: str, input_shape, window_hw: tuple[int, int], stride, padd
         raise DMLRuntimeError(f"{builtin}(): stride must be positive, got [{sh},{sw}]")
     if ph < 0 or pw < 0:
         raise DMLRuntimeError(f"{builtin}(): padding must be non-negative, got [{ph},{pw}]")
+    if W + 2 * pw < S:      # SystemDS checks the width only; a too-tall window is clipped
+        raise DMLRuntimeError(f"Incorrect parameters: padded image width:{W + 2 * pw} "
+                              f"cannot be less than filter width:{S}")
     P, Q = out_size(H, R, sh, ph), out_size(W, S, sw, pw)
     if P <= 0 or Q <= 0:
         raise DMLRuntimeError(f"{builtin}(): the {R}x{S} window does not fit a {H}x{W} image "
