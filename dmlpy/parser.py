@@ -132,17 +132,11 @@ class _ToAst(Transformer):
     def list_lit(self, m, c):
         return A.ListLit(m.line, m.column, list(c))
 
-    # -- operators
-    def binary(self, m, c):
-        left, op, right = c
-        return A.Binary(op.line, op.column, str(op), left, right)
-
-    def unary(self, m, c):
-        op, operand = c
-        return A.Unary(m.line, m.column, str(op), operand)
-
-    def not_op(self, m, c):
-        return A.Unary(m.line, m.column, "!", c[0])
+    # -- operators: a flat chain of operands and operator tokens, built by precedence climbing
+    def expr(self, m, c):
+        if len(c) == 1:
+            return c[0]
+        return _ChainParser(c).parse()
 
     # -- calls and indexing
     def named_arg(self, m, c):
@@ -298,6 +292,53 @@ class _ToAst(Transformer):
             elif x is not None and not isinstance(x, Token):
                 stmts.append(x)
         return A.Program(1, 1, self.file, stmts, funcs)
+
+
+# Binding power of each binary operator (higher binds tighter) and of the prefixes.
+_BINARY_BP = {"|": 1, "||": 1, "&": 2, "&&": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
+              "+": 5, "-": 5, "*": 6, "/": 6, "%/%": 7, "%%": 7, "%*%": 8, "^": 10}
+_NOT_BP = 3        # '!' takes everything up to the next & or |
+_NEG_BP = 9        # unary minus takes only ^
+_RIGHT_ASSOC = {"^"}
+
+
+class _ChainParser:
+    """Precedence climbing over [prefix*, operand, (op, prefix*, operand)*] from the grammar."""
+
+    def __init__(self, items):
+        self.items = items
+        self.i = 0
+
+    def parse(self):
+        return self.expression(0)
+
+    def _is_op(self, x):
+        return isinstance(x, Token)
+
+    def operand(self):
+        x = self.items[self.i]
+        if self._is_op(x):                    # a prefix operator
+            self.i += 1
+            if x.type == "BANG":
+                inner = self.expression(_NOT_BP)
+                return A.Unary(x.line, x.column, "!", inner)
+            inner = self.expression(_NEG_BP)
+            return A.Unary(x.line, x.column, str(x), inner)
+        self.i += 1
+        return x
+
+    def expression(self, min_bp):
+        left = self.operand()
+        while self.i < len(self.items):
+            op = self.items[self.i]
+            bp = _BINARY_BP[str(op)]
+            if bp <= min_bp:
+                break
+            self.i += 1
+            # a right-associative operator lets its right operand take the same operator again
+            right = self.expression(bp - 0.5 if str(op) in _RIGHT_ASSOC else bp)
+            left = A.Binary(op.line, op.column, str(op), left, right)
+        return left
 
 
 def _expected_text(names) -> str:
