@@ -145,6 +145,75 @@ class _Scope:
         return name in self.fixed or name in self.assigned or name in self.preset
 
 
+def _reads(node, out: set) -> None:
+    """Names read by an expression (or the index bounds of a target)."""
+    if isinstance(node, A.Name):
+        out.add(node.name)
+    elif isinstance(node, A.Index):
+        out.add(node.name)
+    if isinstance(node, list):
+        for x in node:
+            _reads(x, out)
+    elif isinstance(node, A.Node):
+        for v in vars(node).values():
+            if isinstance(v, (A.Node, list)):
+                _reads(v, out)
+
+
+def loop_carried_variables(body) -> set[str]:
+    """Variables a parfor body reads before it assigns them in the same iteration, and assigns:
+    their value flows from one iteration to the next (SystemDS rejects such a parfor)."""
+    assigned: set[str] = set()
+
+    def collect_assigned(stmts):
+        for s in stmts:
+            if isinstance(s, A.Assign) and isinstance(s.target, A.Name):
+                assigned.add(s.target.name)
+            elif isinstance(s, A.MultiAssign):
+                assigned.update(t.name for t in s.targets if isinstance(t, A.Name))
+            elif isinstance(s, A.If):
+                collect_assigned(s.then)
+                collect_assigned(s.orelse or [])
+            elif isinstance(s, (A.For, A.While)):
+                collect_assigned(s.body)
+    collect_assigned(body)
+    carried: set[str] = set()
+    written: set[str] = set()
+
+    def visit(stmts):
+        for s in stmts:
+            reads: set[str] = set()
+            if isinstance(s, A.Assign):
+                _reads(s.value, reads)
+                if s.accumulate:
+                    reads.add(s.target.name)
+                if isinstance(s.target, A.Index):
+                    _reads([s.target.rows, s.target.cols], reads)
+            elif isinstance(s, A.MultiAssign):
+                _reads(s.call, reads)
+            elif isinstance(s, A.CallStmt):
+                _reads(s.call, reads)
+            elif isinstance(s, A.If):
+                _reads(s.cond, reads)
+            elif isinstance(s, A.For):
+                _reads(s.iterable, reads)
+            elif isinstance(s, A.While):
+                _reads(s.cond, reads)
+            carried.update(n for n in reads if n in assigned and n not in written)
+            if isinstance(s, A.Assign) and isinstance(s.target, A.Name):
+                written.add(s.target.name)
+            elif isinstance(s, A.MultiAssign):
+                written.update(t.name for t in s.targets if isinstance(t, A.Name))
+            elif isinstance(s, A.If):
+                visit(s.then)
+                visit(s.orelse or [])
+            elif isinstance(s, (A.For, A.While)):
+                written.add(s.var) if isinstance(s, A.For) else None
+                visit(s.body)
+    visit(body)
+    return carried
+
+
 class Compiler:
     """Compiles linked units to Python source. One instance per compilation request."""
 
@@ -476,6 +545,13 @@ class Compiler:
                 if not s.parfor and opt.name not in ("check", "par", "mode", "opt", "log", "taskpartitioner",
                                                      "tasksize", "datapartitioner", "resultmerge"):
                     raise self.err(f"unknown loop option '{opt.name}'", opt, unit)
+            if s.parfor and not any(o.name == "check" and isinstance(o.value, A.IntLit) and o.value.value == 0
+                                    for o in s.options):
+                carried = loop_carried_variables(s.body)
+                if carried:
+                    raise self.err("parfor loop dependency analysis: inter-iteration (loop-carried) dependencies "
+                                   f"for variable(s) {', '.join(sorted(carried))}; make the iterations independent "
+                                   "or disable the check with parfor(..., check=0)", s, unit)
             fn = "_colon_range" if it.step is None and not it.is_seq else "_loop_range"
             em.line(f"for {mangle(s.var)} in {fn}({', '.join(args)}):", loc)
             em.indent += 1

@@ -289,10 +289,8 @@ def truth(v) -> bool:
         return v
     if t is int or t is float:
         return v != 0
-    if _ismat(v) and v.shape == (1, 1):
-        return float(v[0, 0]) != 0
     raise DMLRuntimeError(f"a condition must be a boolean scalar, not a {type_name(v)}"
-                          + (f" of {_shape(v)}" if _ismat(v) else ""))
+                          + (f" of {_shape(v)} (use as.scalar() for a 1x1 matrix)" if _ismat(v) else ""))
 
 
 # ------------------------------------------------------------------- indexing
@@ -382,6 +380,9 @@ def set_index(X, rl, ru, cl, cu, value, name="matrix"):
                 f"left indexing {name}[{r0 + 1}:{r1}, {c0 + 1}:{c1}] selects {r1 - r0}x{c1 - c0} cells "
                 f"but the right-hand side is {_shape(value)}")
     elif type(value) in _NUM:
+        if r1 - r0 != 1 or c1 - c0 != 1:
+            raise DMLRuntimeError(f"left indexing {name}[{r0 + 1}:{r1}, {c0 + 1}:{c1}] with a scalar: "
+                                  "a scalar can only be assigned to a single cell (use matrix(value, rows, cols))")
         value = float(value)
     else:
         raise DMLRuntimeError(f"cannot assign a {type_name(value)} into matrix cells")
@@ -441,19 +442,14 @@ def colon_range(start, stop):
 
 
 def loop_range(start, stop, step=None):
-    """The values of `for (i in seq(start, stop, step))`; a step of the wrong sign gives no iteration."""
-    a = _loop_number(start, "start")
-    b = _loop_number(stop, "end")
-    if step is None:
-        s = 1 if b >= a else -1
-    else:
-        s = _loop_number(step, "increment")
-        if s == 0:
-            raise DMLRuntimeError("seq() in a loop: the increment must not be 0")
-        if (b - a) * s < 0:
-            return range(0)
-    if all(type(x) is int or (type(x) is float and x.is_integer()) for x in (a, b, s)):
-        a, b, s = int(a), int(b), int(s)
-        return range(a, b + (1 if s > 0 else -1), s)
-    n = int(math.floor((b - a) / s + 1e-10)) + 1
-    return [a + i * s for i in range(n)]
+    """The values of `for (i in seq(start, stop, step))`.
+
+    As in SystemDS, the bounds and the increment are truncated to integers; an increment that
+    truncates to 0 or points away from the end gives no iteration.
+    """
+    a = int(_loop_number(start, "start"))
+    b = int(_loop_number(stop, "end"))
+    s = (1 if b >= a else -1) if step is None else int(_loop_number(step, "increment"))
+    if s == 0 or (b - a) * s < 0:
+        return range(0)
+    return range(a, b + (1 if s > 0 else -1), s)
