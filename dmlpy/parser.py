@@ -5,7 +5,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
@@ -71,8 +71,8 @@ def _lark(start: str) -> Lark:
         cache = os.path.join(cache_dir, f"dml-{start}-{os.path.getmtime(GRAMMAR):.0f}.lark.cache")
     except OSError:
         pass
-    return Lark(GRAMMAR.read_text(), start=start, parser="lalr", propagate_positions=True,
-                maybe_placeholders=True, cache=cache or False, postlex=_POSTLEX)
+    return Lark(GRAMMAR.read_text(), start=start, parser="lalr", maybe_placeholders=True,
+                cache=cache or False, postlex=_POSTLEX, transformer=_TRANSFORMER)
 
 
 def _unescape(raw: str) -> str:
@@ -99,54 +99,78 @@ def _pos(x):
     return x.line, x.column  # lark meta
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    """Lark parse tree -> dmlpy.ast nodes."""
+def _pos(x):
+    """(line, column) of the first token under a parse result (Token, AST node or list)."""
+    if isinstance(x, Token):
+        return x.line, x.column
+    if isinstance(x, A.Node):
+        return x.line, x.col
+    if isinstance(x, (list, tuple)):
+        for y in x:
+            if y is not None:
+                p = _pos(y)
+                if p is not None:
+                    return p
+    return None
 
-    def __init__(self, file: str):
-        super().__init__()
-        self.file = file
+
+class _ToAst(Transformer):
+    """Lark reductions -> dmlpy.ast nodes, applied while parsing (no parse tree is built).
+
+    Positions come from the first token of each construct; ``file`` is set before each parse.
+    """
+
+    file = "<string>"
 
     # -- literals and names
-    def int_lit(self, m, c):
-        return A.IntLit(m.line, m.column, int(str(c[0]).rstrip("lL")))
+    def int_lit(self, c):
+        t = c[0]
+        return A.IntLit(t.line, t.column, int(str(t).rstrip("lL")))
 
-    def double_lit(self, m, c):
-        return A.DoubleLit(m.line, m.column, float(str(c[0]).rstrip("lL")))
+    def double_lit(self, c):
+        t = c[0]
+        return A.DoubleLit(t.line, t.column, float(str(t).rstrip("lL")))
 
-    def string_lit(self, m, c):
-        return A.StrLit(m.line, m.column, _unescape(str(c[0])))
+    def string_lit(self, c):
+        t = c[0]
+        return A.StrLit(t.line, t.column, _unescape(str(t)))
 
-    def true_lit(self, m, c):
-        return A.BoolLit(m.line, m.column, True)
+    def true_lit(self, c):
+        line, col = _pos(c) or (0, 0)
+        return A.BoolLit(line, col, True)
 
-    def false_lit(self, m, c):
-        return A.BoolLit(m.line, m.column, False)
+    def false_lit(self, c):
+        line, col = _pos(c) or (0, 0)
+        return A.BoolLit(line, col, False)
 
-    def name(self, m, c):
-        return A.Name(m.line, m.column, str(c[0]))
+    def name(self, c):
+        t = c[0]
+        return A.Name(t.line, t.column, str(t))
 
-    def cmdarg(self, m, c):
-        return A.CmdArg(m.line, m.column, str(c[0])[1:])
+    def cmdarg(self, c):
+        t = c[0]
+        return A.CmdArg(t.line, t.column, str(t)[1:])
 
-    def list_lit(self, m, c):
-        return A.ListLit(m.line, m.column, list(c))
+    def list_lit(self, c):
+        line, col = _pos(c)
+        return A.ListLit(line, col, list(c))
 
     # -- operators: a flat chain of operands and operator tokens, built by precedence climbing
-    def expr(self, m, c):
+    def expr(self, c):
         if len(c) == 1:
             return c[0]
         return _ChainParser(c).parse()
 
     # -- calls and indexing
-    def named_arg(self, m, c):
-        return A.Arg(m.line, m.column, str(c[0]), c[1])
+    def named_arg(self, c):
+        t = c[0]
+        return A.Arg(t.line, t.column, str(t), c[1])
 
-    def call(self, m, c):
+    def call(self, c):
         name = c[0]
         args = []
         for a in c[1:]:
-            if a is None:
+            if a is None or isinstance(a, Token):
                 continue
             if isinstance(a, A.Arg):
                 args.append(a)
@@ -154,137 +178,139 @@ class _ToAst(Transformer):
                 args.append(A.Arg(a.line, a.col, None, a))
         return A.Call(name.line, name.column, str(name), args)
 
-    def index_range(self, m, c):
+    def index_range(self, c):
         lower, upper = c
-        return A.IndexRange(m.line, m.column, lower, upper, upper is not None)
+        line, col = _pos(c) or (0, 0)
+        return A.IndexRange(line, col, lower, upper, upper is not None)
 
-    def index_cols(self, m, c):
+    def index_cols(self, c):
         return ("cols", c[0])
 
-    def _index(self, m, c):
+    def _index(self, c):
         name, rows, cols = c
         has_comma = cols is not None
         col_range = cols[1] if cols is not None else None
         return A.Index(name.line, name.column, str(name), rows, col_range, has_comma)
 
-    def index_expr(self, m, c):
-        return self._index(m, c)
+    def index_expr(self, c):
+        return self._index(c)
 
     # -- statements
-    def assign_name(self, m, c):
+    def assign_name(self, c):
         name, value = c
-        return A.Assign(m.line, m.column, A.Name(name.line, name.column, str(name)), value)
+        return A.Assign(name.line, name.column, A.Name(name.line, name.column, str(name)), value)
 
-    def assign_indexed(self, m, c):
+    def assign_indexed(self, c):
         *idx, value = c
-        return A.Assign(m.line, m.column, self._index(m, idx), value)
+        return A.Assign(idx[0].line, idx[0].column, self._index(idx), value)
 
-    def accum_name(self, m, c):
+    def accum_name(self, c):
         name, value = c
-        return A.Assign(m.line, m.column, A.Name(name.line, name.column, str(name)), value, True)
+        return A.Assign(name.line, name.column, A.Name(name.line, name.column, str(name)), value, True)
 
-    def accum_indexed(self, m, c):
+    def accum_indexed(self, c):
         *idx, value = c
-        return A.Assign(m.line, m.column, self._index(m, idx), value, True)
+        return A.Assign(idx[0].line, idx[0].column, self._index(idx), value, True)
 
-    def name_target(self, m, c):
-        return A.Name(m.line, m.column, str(c[0]))
+    def name_target(self, c):
+        t = c[0]
+        return A.Name(t.line, t.column, str(t))
 
-    def indexed_target(self, m, c):
-        return self._index(m, c)
+    def indexed_target(self, c):
+        return self._index(c)
 
-    def multi_assign_stmt(self, m, c):
+    def multi_assign_stmt(self, c):
         *targets, call = c
-        return A.MultiAssign(m.line, m.column, targets, call)
+        return A.MultiAssign(targets[0].line, targets[0].col, targets, call)
 
-    def call_stmt(self, m, c):
-        return A.CallStmt(m.line, m.column, c[0])
+    def call_stmt(self, c):
+        return A.CallStmt(c[0].line, c[0].col, c[0])
 
-    def body(self, m, c):
+    def body(self, c):
         return [s for s in c if s is not None and not isinstance(s, Token)]
 
-    def if_stmt(self, m, c):
-        cond, then, orelse = c
-        return A.If(m.line, m.column, cond, then, orelse)
+    def if_stmt(self, c):
+        kw, cond, then, orelse = c
+        return A.If(kw.line, kw.column, cond, then, orelse)
 
-    def range_iter(self, m, c):
-        return A.Iterable(m.line, m.column, c[0], c[1], None)
+    def range_iter(self, c):
+        return A.Iterable(c[0].line, c[0].col, c[0], c[1], None)
 
-    def seq_iter(self, m, c):
+    def seq_iter(self, c):
         fname, start, stop, step = c
         if str(fname) != "seq":
             raise DMLSyntaxError(f"a loop iterates over a:b or seq(from, to, incr), not {fname}(...)",
                                  Location(self.file, fname.line, fname.column))
-        return A.Iterable(m.line, m.column, start, stop, step, True)
+        return A.Iterable(fname.line, fname.column, start, stop, step, True)
 
-    def _for(self, m, c, parfor):
-        var, iterable, *rest = c
+    def _for(self, c, parfor):
+        kw, var, iterable, *rest = c
         body = rest[-1]
         options = [a for a in rest[:-1] if a is not None]
-        return A.For(m.line, m.column, str(var), iterable, body, parfor, options)
+        return A.For(kw.line, kw.column, str(var), iterable, body, parfor, options)
 
-    def for_stmt(self, m, c):
-        return self._for(m, c, False)
+    def for_stmt(self, c):
+        return self._for(c, False)
 
-    def parfor_stmt(self, m, c):
-        return self._for(m, c, True)
+    def parfor_stmt(self, c):
+        return self._for(c, True)
 
-    def while_stmt(self, m, c):
-        return A.While(m.line, m.column, c[0], c[1])
+    def while_stmt(self, c):
+        return A.While(c[0].line, c[0].column, c[1], c[2])
 
-    def source_stmt(self, m, c):
-        return A.Source(m.line, m.column, _unescape(str(c[0])), str(c[1]))
+    def source_stmt(self, c):
+        return A.Source(c[0].line, c[0].column, _unescape(str(c[1])), str(c[2]))
 
-    def setwd_stmt(self, m, c):
-        return A.Setwd(m.line, m.column, _unescape(str(c[0])))
+    def setwd_stmt(self, c):
+        return A.Setwd(c[0].line, c[0].column, _unescape(str(c[1])))
 
     # -- functions
-    def value_type(self, m, c):
-        t = str(c[0])
-        if t not in _VALUE_TYPES:
+    def value_type(self, c):
+        t = c[0]
+        if str(t) not in _VALUE_TYPES:
             raise DMLSyntaxError(f"unknown type '{t}' (expected int, integer, double, boolean, string, "
                                  f"or matrix[...], frame[...], list[...])",
-                                 Location(self.file, m.line, m.column))
-        return A.TypeSpec(m.line, m.column, "scalar", _VALUE_TYPES[t])
+                                 Location(self.file, t.line, t.column))
+        return A.TypeSpec(t.line, t.column, "scalar", _VALUE_TYPES[str(t)])
 
-    def data_type(self, m, c):
-        dt, vt = str(c[0]), str(c[1])
-        if dt.lower() not in _DATA_TYPES:
+    def data_type(self, c):
+        dt, vt = c
+        if str(dt).lower() not in _DATA_TYPES:
             raise DMLSyntaxError(f"unknown data type '{dt}' (expected matrix, frame, list, scalar or tensor)",
-                                 Location(self.file, m.line, m.column))
-        if vt not in _VALUE_TYPES:
-            raise DMLSyntaxError(f"unknown value type '{vt}'", Location(self.file, c[1].line, c[1].column))
-        return A.TypeSpec(m.line, m.column, dt.lower(), _VALUE_TYPES[vt])
+                                 Location(self.file, dt.line, dt.column))
+        if str(vt) not in _VALUE_TYPES:
+            raise DMLSyntaxError(f"unknown value type '{vt}'", Location(self.file, vt.line, vt.column))
+        return A.TypeSpec(dt.line, dt.column, str(dt).lower(), _VALUE_TYPES[str(vt)])
 
-    def typed_arg(self, m, c):
+    def typed_arg(self, c):
         t, name, default = c
-        return A.Param(m.line, m.column, t, str(name), default)
+        return A.Param(t.line, t.col, t, str(name), default)
 
-    def typed_param(self, m, c):
+    def typed_param(self, c):
         t, name = c
-        return A.Param(m.line, m.column, t, str(name), None)
+        return A.Param(t.line, t.col, t, str(name), None)
 
-    def typed_args(self, m, c):
+    def typed_args(self, c):
         return list(c)
 
     typed_params = typed_args
 
-    def funcdef(self, m, c):
+    def funcdef(self, c):
         name, params, returns, *body = c
         stmts = [s for s in body if s is not None and not isinstance(s, Token)]
-        return A.FunctionDef(m.line, m.column, str(name), params or [], returns or [], stmts, False, self.file)
+        return A.FunctionDef(name.line, name.column, str(name), params or [], returns or [], stmts, False, self.file)
 
-    def kv_string(self, m, c):
+    def kv_string(self, c):
         return (str(c[0]), _unescape(str(c[1])))
 
-    def kv_strings(self, m, c):
+    def kv_strings(self, c):
         return list(c)
 
-    def extfuncdef(self, m, c):
+    def extfuncdef(self, c):
         name, params, returns, _kv = c
-        return A.FunctionDef(m.line, m.column, str(name), params or [], returns or [], [], True, self.file)
+        return A.FunctionDef(name.line, name.column, str(name), params or [], returns or [], [], True, self.file)
 
-    def program(self, m, c):
+    def program(self, c):
         stmts, funcs = [], []
         for x in c:
             if isinstance(x, A.FunctionDef):
@@ -292,6 +318,9 @@ class _ToAst(Transformer):
             elif x is not None and not isinstance(x, Token):
                 stmts.append(x)
         return A.Program(1, 1, self.file, stmts, funcs)
+
+
+_TRANSFORMER = _ToAst()
 
 
 # Binding power of each binary operator (higher binds tighter) and of the prefixes.
@@ -377,22 +406,21 @@ def _syntax_error(e: UnexpectedInput, text: str, file: str) -> DMLSyntaxError:
 def parse(text: str, file: str = "<string>") -> A.Program:
     """Parse DML source text into a Program (raises DMLSyntaxError)."""
     _POSTLEX.warnings = []
+    _TRANSFORMER.file = file
     try:
-        tree = _lark("program").parse(text)
+        prog = _lark("program").parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(e, text, file) from None
-    for w in _POSTLEX.warnings:
-        import sys
-        print(f"{file}: warning: {w}", file=sys.stderr)
-    try:
-        prog = _ToAst(file).transform(tree)
-    except Exception as e:  # errors raised inside the transformer come wrapped
+    except Exception as e:  # errors raised while building the AST come wrapped
         inner = getattr(e, "orig_exc", e)
         if isinstance(inner, DMLSyntaxError):
             if inner.location and 1 <= inner.location.line <= len(text.splitlines()):
                 inner.source_line = text.splitlines()[inner.location.line - 1]
             raise inner from None
         raise
+    for w in _POSTLEX.warnings:
+        import sys
+        print(f"{file}: warning: {w}", file=sys.stderr)
     prog.source_text = text
     return prog
 
