@@ -526,6 +526,11 @@ class Compiler:
                     v = mangle(tg.name)
                     em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {tmp}, {tg.name!r})", loc)
         elif t is A.CallStmt:
+            kind, target = self.resolve_function(s.call.name, unit, s.call)
+            if kind == "user" and target.node.returns:
+                raise self.err(f"{s.call.name}() returns {len(target.node.returns)} value(s): assign "
+                               + ("it" if len(target.node.returns) == 1 else "them")
+                               + " (SystemDS does not allow a call with results as a statement)", s, unit)
             em.line(self.call(s.call, scope, unit, nret=0), loc)
         elif t is A.If:
             cond = self.expr(s.cond, scope, unit)

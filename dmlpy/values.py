@@ -175,7 +175,7 @@ def fixed_decimal(x: float, decimal: int) -> str:
     q = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimal), rounding=ROUND_HALF_UP)
     s = format(q, "f")
     if s.startswith("-") and q == 0:
-        s = s  # Java prints -0.000 for negative values that round to zero
+        s = s[1:]   # SystemDS prints values that round to zero without a sign
     return s
 
 
