@@ -63,6 +63,7 @@ _HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%
 # Scalar parameters and results are cast to their declared value type, as SystemDS does.
 _SCALAR_CASTS = {("scalar", "double"): "_cast_double", ("scalar", "int"): "_cast_int",
                  ("scalar", "boolean"): "_cast_boolean"}
+_NUMBER = {"i", "d", "n"}
 _ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
 _TYPE_WORDS = {"i": "int", "d": "double", "b": "boolean", "n": "number", "s": "string", "m": "matrix",
                "l": "list", "f": "frame"}
@@ -404,6 +405,10 @@ class Compiler:
                                e, unit)
             if self.fast and e.op in _PY_OPS and ta in NUMERIC and tb in NUMERIC:
                 return f"({a} {_PY_OPS[e.op]} {b})"
+            # matrix with a number: the array module's operator has DML's semantics already
+            if self.fast and e.op in ("+", "-", "*", "/") and (
+                    (ta == "m" and tb in _NUMBER) or (tb == "m" and ta in _NUMBER)):
+                return f"({a} {e.op} {b})"
             return f"{_HELPERS[e.op]}({a}, {b})"
         if t is A.Index:
             if not scope.known(e.name):
