@@ -1,0 +1,4 @@
+%%MatrixMarket matrix coordinate pattern general
+2 3 2
+1 2
+2 3
