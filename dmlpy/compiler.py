@@ -470,6 +470,10 @@ class Compiler:
         if nret > 1 and nouts != nret:
             raise self.err(f"{name}() returns {nouts} value(s), but {nret} targets are assigned", c, unit)
         pnames = [p.name for p in fd.params]
+        for p, a in list(zip(fd.params, positional)) + [(next((q for q in fd.params if q.name == a.name), None), a)
+                                                        for a in named]:
+            if p is not None:
+                self._check_argument_type(name, p, a, scope, unit)
         if len(positional) > len(pnames):
             raise self.err(f"{name}() takes {len(pnames)} argument(s), {len(positional)} given", c, unit)
         given = set(pnames[:len(positional)])
@@ -486,6 +490,19 @@ class Compiler:
         if missing:
             raise self.err(f"{name}(): missing argument(s) {', '.join(missing)}", c, unit)
         return f"{fi.py_name}({', '.join(pos_code + kw)})"
+
+    def _check_argument_type(self, fname, p: A.Param, a: A.Arg, scope, unit):
+        """A matrix/list/frame parameter given a scalar, or a scalar parameter given a matrix, is
+        rejected before the program runs (as SystemDS's validation does)."""
+        t = self.expr_type(a.value, scope, unit)
+        declared = type_of_spec(p.type)
+        scalar_given = t in ("i", "d", "b", "n", "s")
+        if p.type.data_type in ("matrix", "frame", "list") and scalar_given:
+            raise self.err(f"{fname}(): parameter {p.name} is a {p.type.data_type}, but a "
+                           f"{_TYPE_WORDS[t]} scalar is given", a, unit)
+        if p.type.data_type == "scalar" and t in ("m", "l", "f"):
+            raise self.err(f"{fname}(): parameter {p.name} is a {p.type.value_type} scalar, but a "
+                           f"{_TYPE_WORDS[t]} is given", a, unit)
 
     def builtin_ref(self, name: str) -> str:
         return "_b_" + name.replace(".", "_dot_")
@@ -518,6 +535,17 @@ class Compiler:
                 v = mangle(tg.name)
                 em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {code}, {tg.name!r})", loc)
         elif t is A.MultiAssign:
+            targets = s.targets
+            kind, target = self.resolve_function(s.call.name, unit, s.call)
+            if kind == "user" and len(target.node.returns) > 1 and len(targets) != len(target.node.returns):
+                # SystemDS binds the first results to the targets and leaves the rest alone
+                n = min(len(targets), len(target.node.returns))
+                self.tmp += 1
+                tmp = f"_t{self.tmp}"
+                em.line(f"{tmp} = {self.call(s.call, scope, unit, nret=len(target.node.returns))}", loc)
+                for i, tg in enumerate(targets[:n]):
+                    self._assign_target(tg, f"{tmp}[{i}]", scope, unit, em, loc)
+                return
             code = self.call(s.call, scope, unit, nret=len(s.targets))
             temps = []
             for tg in s.targets:
@@ -582,6 +610,13 @@ class Compiler:
         else:
             raise self.err(f"unsupported statement {t.__name__}", s, unit)
 
+    def _assign_target(self, tg, code, scope, unit, em, loc):
+        if isinstance(tg, A.Name):
+            em.line(f"{mangle(tg.name)} = {code}", loc)
+        else:
+            v = mangle(tg.name)
+            em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {code}, {tg.name!r})", loc)
+
     # ----------------------------------------------------------- top level
     def function(self, fi: FunctionInfo, em: _Emitter):
         fd, unit = fi.node, fi.unit
@@ -611,6 +646,9 @@ class Compiler:
         for r in fd.returns:
             if not scope.known(r.name):
                 raise self.err(f"function {fd.name}() never assigns its output '{r.name}'", r, unit)
+            if type_of_spec(r.type) == "i" and scope.type(r.name) == "d":
+                raise self.err(f"function {fd.name}(): output '{r.name}' is declared int but holds a double "
+                               "(a double is not cast to int implicitly)", r, unit)
         if not rets:
             em.line("return None", loc)
         elif len(rets) == 1:
