@@ -335,17 +335,17 @@ def index(X, rl, ru, cl, cu, name="matrix"):
 
 
 def list_index(L, lo, hi, name="list"):
+    # As in SystemDS, L[i] and L["name"] give a one-element list; as.matrix/as.scalar/as.list unwrap it
     if lo is None:
         return L
     if type(lo) is str:
-        return L.get(lo)
+        i = L.index_of(lo)
+        return DMLList([L.items[i]], [lo])
     l = _bound(lo, "list index")
     u = l if hi is SAME else _bound(hi, "list index")
     if l < 1 or u > len(L) or l > u:
         raise DMLRuntimeError(f"index out of bounds: {name}[{l}{'' if u == l else ':' + str(u)}] "
                               f"but {name} has {len(L)} elements")
-    if hi is SAME:
-        return L.items[l - 1]
     return DMLList(L.items[l - 1:u], L.names[l - 1:u] if L.names else None)
 
 

@@ -260,6 +260,8 @@ def as_matrix(X):
         return X
     if type(X) in _SCALAR:
         return backend.asarray([[float(X)]])
+    if type(X) is DMLList and len(X.items) == 1 and is_matrix(X.items[0]):
+        return X.items[0]
     if type(X) is DMLList:
         vals = []
         for v in X.items:
@@ -299,6 +301,16 @@ def as_logical(X):
 
 
 # --------------------------------------------------------------------- lists
+
+@builtin("as.list")
+def as_list(X):
+    """A list as is (a one-element list holding a list gives the inner list); anything else wrapped."""
+    if type(X) is DMLList:
+        if len(X.items) == 1 and type(X.items[0]) is DMLList:
+            return X.items[0]
+        return X
+    return DMLList([X])
+
 
 @builtin("list")
 def list_(*items, **named):

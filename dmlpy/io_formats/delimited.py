@@ -17,14 +17,17 @@ libsvm (measured): a row is "<label><sep><j>:<v><sep>..." with 1-based feature
 """
 from __future__ import annotations
 
+import io
 import re
+import warnings
 
 import numpy as np
 
-from .files import FormatError, numbered_lines
+from .files import FormatError, numbered_lines, split_lines
 from .javanum import PLAIN_NUMBER_CHARS, format_double, java_trim, parse_double, parse_long
 
 _ROWS_PER_CHUNK = 2048
+_BLANK_LINE = re.compile(r"(?m)^[ \t\r]*$")     # loadtxt would skip it; SystemDS fails on it
 
 
 def _non_plain(sep: str):
@@ -47,21 +50,33 @@ def _cell(text: str, name: str, line: int, fill: bool, default: float, na: froze
     raise FormatError(name, line, f"cannot read {text!r} as a number")
 
 
-def read_csv(srcs, header: bool, sep: str, fill: bool, default: float, na_strings=()) -> np.ndarray:
-    """A host float64 array from csv text sources (the header, if any, is the first line)."""
-    na = frozenset(s for s in na_strings if s != "")
+def _csv_fast(text: str, sep: str) -> np.ndarray | None:
+    """NumPy's C parser for plain numeric csv text, or None where the exact path must decide."""
+    if len(sep) != 1 or sep in PLAIN_NUMBER_CHARS.replace("\t", ""):
+        return None
+    body = text[:-1] if text.endswith("\n") else text
+    if body == "":
+        return None
+    if _BLANK_LINE.search(body) or _non_plain(sep).search(body):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.loadtxt(io.StringIO(body), dtype=np.float64, delimiter=sep, ndmin=2,
+                              comments=None, quotechar=None)
+    except ValueError:              # empty or malformed cells, ragged rows
+        return None
+
+
+def _csv_exact(name: str, text: str, first: int, sep: str, fill: bool, default: float,
+               na: frozenset) -> list[list[float]]:
     non_plain = _non_plain(sep)
-    rows, ncol, skip_header = [], None, header
-    for name, lineno, line in numbered_lines(srcs):
-        if skip_header:
-            skip_header = False
-            if ncol is None:
-                ncol = len(line.split(sep))
-            continue
+    rows, ncol = [], None
+    for lineno, line in enumerate(split_lines(text), first):
         if line == "":
             raise FormatError(name, lineno, "empty line in a csv file")
         cells = line.split(sep)
-        if ncol is None or not rows:
+        if ncol is None:
             ncol = len(cells)
         if len(cells) != ncol:
             raise FormatError(name, lineno, f"row has {len(cells)} fields, the first row {ncol}")
@@ -69,14 +84,36 @@ def read_csv(srcs, header: bool, sep: str, fill: bool, default: float, na_string
         if not na and non_plain.search(line) is None:
             try:
                 row = list(map(float, cells))
-            except ValueError:          # empty or malformed cells: the exact path decides
+            except ValueError:
                 row = None
         if row is None:
             row = [_cell(c, name, lineno, fill, default, na) for c in cells]
         rows.append(row)
-    if not rows:
+    return rows
+
+
+def read_csv(srcs, header: bool, sep: str, fill: bool, default: float, na_strings=()) -> np.ndarray:
+    """A host float64 array from csv text sources (the header, if any, is the first line)."""
+    na = frozenset(s for s in na_strings if s != "")
+    blocks, ncol = [], None
+    for k, (name, text) in enumerate(srcs):
+        first = 1
+        if header and k == 0:
+            cut = text.find("\n")
+            head, text = (text, "") if cut < 0 else (text[:cut], text[cut + 1:])
+            ncol, first = len(head.rstrip("\r").split(sep)), 2
+        a = None if na else _csv_fast(text, sep)
+        if a is None:
+            rows = _csv_exact(name, text, first, sep, fill, default, na)
+            a = np.array(rows, dtype=np.float64) if rows else None
+        if a is None:
+            continue
+        if blocks and a.shape[1] != blocks[0].shape[1]:
+            raise FormatError(name, first, f"row has {a.shape[1]} fields, the first row {blocks[0].shape[1]}")
+        blocks.append(a)
+    if not blocks:
         return np.zeros((0, ncol or 0), dtype=np.float64)
-    return np.array(rows, dtype=np.float64)
+    return blocks[0] if len(blocks) == 1 else np.vstack(blocks)
 
 
 def csv_chunks(a: np.ndarray, header: bool, sep: str, sparse: bool):

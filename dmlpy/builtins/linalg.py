@@ -1,0 +1,675 @@
+"""Linear algebra builtins: solve, inv/inverse, cholesky, eigen, svd, qr, lu, det,
+trace/tr, sqrtMatrixJava.
+
+SystemDS 3.4.0 computes these with Apache Commons Math 3.4.1, and DML programs
+see that library's exact conventions: QR returns Householder vectors H instead
+of Q; solve and inv go through that QR and call a matrix singular only when a
+diagonal entry of R is exactly zero (so a numerically singular matrix yields
+huge values, not an error); LU calls a pivot below 1e-11 singular; eigen and
+svd return vectors whose signs come out of the particular algorithms. To give
+DML programs the same numbers (and signs), the algorithms here follow the
+same steps (Householder QR with the same sign choice, partial-pivoting LU,
+Householder tridiagonalisation + implicit QL, Golub-Kahan SVD), with the inner
+loops vectorised. eigen and svd are sequential at heart; they run on the host
+and move the results to the backend.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .registry import builtin
+from .. import backend
+from ..errors import DMLRuntimeError
+from ..values import is_matrix, type_name
+
+_EPSILON = 2.0 ** -53          # Commons Math Precision.EPSILON
+_LU_SINGULARITY = 1e-11        # Commons Math LUDecomposition default threshold
+_CHOL_SYMMETRY = 1e-6          # SystemDS's CholeskyDecomposition thresholds
+_CHOL_POSITIVITY = 1e-10
+
+
+def _matrix(x, func: str):
+    if not is_matrix(x):
+        raise DMLRuntimeError(f"{func}() expects a matrix argument, got {type_name(x)}")
+    return x
+
+
+def _work(a):
+    """A fresh working copy in the backend dtype (builtins never modify their inputs)."""
+    return backend.xp.array(a, dtype=backend.dtype, copy=True)
+
+
+def _host(a) -> np.ndarray:
+    return np.array(backend.to_host(a), dtype=np.float64, copy=True)
+
+
+def _message_number(x: float) -> str:
+    """A number as Java's MessageFormat prints it in Commons Math messages (#,##0.###)."""
+    from .distributions import _message_number as fmt
+    return fmt(float(x))
+
+
+# --------------------------------------------------------------------- QR
+
+def _householder_qr(a):
+    """Householder QR with Commons Math's conventions.
+
+    Returns (W, rdiag): W holds, below and on the diagonal, the Householder
+    vectors v (v[0] = x[0] - alpha), above the diagonal the off-diagonal part of
+    R; rdiag holds R's diagonal alpha = -sign(x[0]) * ||x|| (+||x|| when x[0] <= 0).
+    """
+    xp = backend.xp
+    w = _work(a)
+    m, n = w.shape
+    k = min(m, n)
+    rdiag = [0.0] * k
+    for minor in range(k):
+        col = w[minor:, minor]
+        x0 = float(col[0])
+        norm = math.sqrt(float(col @ col))
+        alpha = -norm if x0 > 0 else norm
+        rdiag[minor] = alpha
+        if alpha != 0.0:
+            w[minor, minor] = x0 - alpha
+            v = w[minor:, minor]
+            if minor + 1 < n:
+                coef = -(v @ w[minor:, minor + 1:]) / (alpha * float(v[0]))
+                w[minor:, minor + 1:] -= xp.outer(v, coef)
+    return w, rdiag
+
+
+def _qr_solve(w, rdiag, b, func: str):
+    """x = A^-1 b from a square Householder QR (Commons Math's QR solver)."""
+    xp = backend.xp
+    m, n = w.shape
+    if b.shape[0] != m:
+        raise DMLRuntimeError(f"{func}: the right-hand side has {b.shape[0]} rows but the matrix has {m} "
+                              f"(DimensionMismatchException -- {b.shape[0]} != {m})")
+    if any(abs(d) <= 0.0 for d in rdiag):
+        raise DMLRuntimeError("matrix is singular")
+    y = _work(b)
+    for minor in range(min(m, n)):
+        v = w[minor:, minor]
+        factor = 1.0 / (rdiag[minor] * float(v[0]))
+        coef = (v @ y[minor:, :]) * factor
+        y[minor:, :] += xp.outer(v, coef)
+    for j in range(len(rdiag) - 1, -1, -1):
+        y[j, :] *= 1.0 / rdiag[j]
+        if j > 0:
+            y[:j, :] -= xp.outer(w[:j, j], y[j, :])
+    return y[:n, :]
+
+
+@builtin("qr", returns=2)
+def qr(A):
+    """[H, R] = qr(A): Householder vectors H (m x n, lower trapezoidal) and R (m x n)."""
+    _matrix(A, "qr")
+    xp = backend.xp
+    w, rdiag = _householder_qr(A)
+    m, n = w.shape
+    k = min(m, n)
+    rd = xp.asarray(rdiag, dtype=backend.dtype)
+    h = xp.zeros((m, n), dtype=backend.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h[:, :k] = xp.tril(w[:, :k]) / -rd
+    r = xp.zeros((m, n), dtype=backend.dtype)
+    r[:k, :] = xp.triu(w[:k, :], 1)
+    idx = xp.arange(k)
+    r[idx, idx] = rd
+    return h, r
+
+
+@builtin("solve")
+def solve(A, b):
+    """x with A %*% x = b for a square A (through Householder QR, as SystemDS)."""
+    _matrix(A, "solve")
+    _matrix(b, "solve")
+    if A.shape[0] != A.shape[1]:
+        raise DMLRuntimeError("The A matrix, in solve(A,b) should have squared dimensions.")
+    w, rdiag = _householder_qr(A)
+    return _qr_solve(w, rdiag, b, "solve")
+
+
+def _square(A, func: str):
+    _matrix(A, func)
+    if A.shape[0] != A.shape[1]:
+        raise DMLRuntimeError(f"Input to {func}() must be square matrix -- given: a {A.shape[0]}x{A.shape[1]} matrix.")
+
+
+@builtin("inv", "inverse")
+def inv(A):
+    """The inverse of a square matrix (Householder QR; exactly singular -> error)."""
+    _square(A, "inv")
+    w, rdiag = _householder_qr(A)
+    return _qr_solve(w, rdiag, backend.xp.eye(A.shape[0], dtype=backend.dtype), "inv")
+
+
+# --------------------------------------------------------------------- LU
+
+def _lu(a):
+    """Partial-pivoting LU (largest magnitude pivot, first on ties, NaN never chosen).
+
+    Returns (lu, perm, even, singular); singular when a pivot's magnitude is below 1e-11.
+    """
+    xp = backend.xp
+    lu = _work(a)
+    n = lu.shape[0]
+    perm = list(range(n))
+    even = True
+    for col in range(n):
+        mags = xp.abs(lu[col:, col])
+        mags = xp.where(xp.isnan(mags), -xp.inf, mags)
+        best = col + int(xp.argmax(mags)) if n - col > 0 else col
+        if not abs(float(lu[best, col])) >= _LU_SINGULARITY and not math.isnan(float(lu[best, col])):
+            return lu, perm, even, True
+        if best != col:
+            lu[[col, best], :] = lu[[best, col], :]
+            perm[col], perm[best] = perm[best], perm[col]
+            even = not even
+        if col + 1 < n:
+            lu[col + 1:, col] /= lu[col, col]
+            lu[col + 1:, col + 1:] -= xp.outer(lu[col + 1:, col], lu[col, col + 1:])
+    return lu, perm, even, False
+
+
+def _determinant(lu, even, singular) -> float:
+    if singular:
+        return 0.0
+    det = 1.0 if even else -1.0
+    for d in backend.to_host(backend.xp.diagonal(lu)).tolist():
+        det *= d
+    return det
+
+
+@builtin("lu", returns=3)
+def lu(A):
+    """[P, L, U] = lu(A) with P %*% A = L %*% U, for a square non-singular A."""
+    _matrix(A, "lu")
+    if A.shape[0] != A.shape[1]:
+        raise DMLRuntimeError(f"LU Decomposition requires a square matrix. Input matrix is {A.shape[0]}x{A.shape[1]}.")
+    xp = backend.xp
+    n = A.shape[0]
+    f, perm, even, singular = _lu(A)
+    if _determinant(f, even, singular) == 0.0:
+        raise DMLRuntimeError("LU Decomposition can only be done on a non-singular matrix.")
+    p = xp.zeros((n, n), dtype=backend.dtype)
+    p[xp.arange(n), xp.asarray(perm)] = 1.0
+    lower = xp.tril(f, -1) + xp.eye(n, dtype=backend.dtype)
+    upper = xp.triu(f)
+    return p, lower, upper
+
+
+@builtin("det")
+def det(A):
+    """The determinant through partial-pivoting LU (0.0 when a pivot is below 1e-11, as SystemDS)."""
+    _matrix(A, "det")
+    if A.shape[0] != A.shape[1]:
+        raise DMLRuntimeError("det requires a square matrix as first argument.")
+    f, _, even, singular = _lu(A)
+    return _determinant(f, even, singular)
+
+
+@builtin("trace", "tr")
+def trace(A):
+    """The sum of the main diagonal of a square matrix."""
+    _matrix(A, "trace")
+    if A.shape[0] != A.shape[1]:
+        raise DMLRuntimeError(f"Trace is only defined on squared matrices but found [{A.shape[0]}x{A.shape[1]}].")
+    return float(math.fsum(backend.to_host(backend.xp.diagonal(A)).tolist()))
+
+
+# --------------------------------------------------------------- Cholesky
+
+@builtin("cholesky")
+def cholesky(A):
+    """The lower triangular L with L %*% t(L) = A, for a symmetric positive definite A."""
+    _square(A, "cholesky")
+    xp = backend.xp
+    n = A.shape[0]
+    upper = xp.triu(A, 1)
+    lower_t = xp.triu(A.T, 1)
+    tolerance = _CHOL_SYMMETRY * xp.maximum(xp.abs(upper), xp.abs(lower_t))
+    bad = xp.abs(upper - lower_t) > tolerance
+    if bool(xp.any(bad)):
+        flat = int(xp.argmax(bad.reshape(-1)))       # first offending pair in row-major order
+        i, j = divmod(flat, n)
+        raise DMLRuntimeError(f"non symmetric matrix: the difference between entries at ({i},{j}) and ({j},{i}) "
+                              f"is larger than {_message_number(_CHOL_SYMMETRY)}")
+    t = xp.triu(_work(A))
+    for i in range(n):
+        d = float(t[i, i])
+        if d <= _CHOL_POSITIVITY:
+            raise DMLRuntimeError(f"{_message_number(d)} is smaller than, or equal to, the minimum "
+                                  f"({_message_number(_CHOL_POSITIVITY)}): not positive definite matrix: "
+                                  f"value {_message_number(d)} at index {i}")
+        root = math.sqrt(d)
+        t[i, i] = root
+        if i + 1 < n:
+            t[i, i + 1:] *= 1.0 / root
+            row = t[i, i + 1:]
+            t[i + 1:, i + 1:] -= xp.outer(row, row)
+    return xp.ascontiguousarray(xp.triu(t).T)
+
+
+# ------------------------------------------------------------------ eigen
+
+class _NoConvergence(Exception):
+    pass
+
+
+def _tridiagonalize(a: np.ndarray):
+    """Householder reduction of a symmetric matrix (read from its upper triangle) to
+    tridiagonal form. Returns (main diagonal, secondary diagonal, Q)."""
+    n = a.shape[0]
+    h = np.triu(a) + np.triu(a, 1).T
+    main = np.zeros(n)
+    secondary = np.zeros(max(n - 1, 0))
+    vectors = np.zeros((n, n))
+    for k in range(n - 1):
+        hk = h[k].copy()
+        main[k] = hk[k]
+        x = hk[k + 1:]
+        norm = math.sqrt(float(x @ x))
+        alpha = -norm if hk[k + 1] > 0 else norm
+        secondary[k] = alpha
+        if alpha != 0.0:
+            hk[k + 1] -= alpha
+            beta = -1.0 / (alpha * hk[k + 1])
+            v = hk[k + 1:]
+            sub = h[k + 1:, k + 1:]
+            z = beta * (sub @ v)
+            gamma = beta / 2.0 * float(z @ v)
+            z -= gamma * v
+            h[k + 1:, k + 1:] = sub - np.outer(v, z) - np.outer(z, v)
+        vectors[k] = hk
+    if n:
+        main[n - 1] = h[n - 1, n - 1]
+    # accumulate Q^T from the Householder vectors, last one first
+    qt = np.zeros((n, n))
+    for k in range(n - 1, 0, -1):
+        hk = vectors[k - 1]
+        qt[k, k] = 1.0
+        if hk[k] != 0.0:
+            inv = 1.0 / (secondary[k - 1] * hk[k])
+            beta = 1.0 / secondary[k - 1]
+            qt[k, k] = 1.0 + beta * hk[k]
+            qt[k, k + 1:] = beta * hk[k + 1:]
+            coef = (qt[k + 1:, k + 1:] @ hk[k + 1:]) * inv
+            qt[k + 1:, k] = coef * hk[k]
+            qt[k + 1:, k + 1:] += np.outer(coef, hk[k + 1:])
+    if n:
+        qt[0, 0] = 1.0
+    return main, secondary, np.asfortranarray(qt.T)
+
+
+def _implicit_ql(main, secondary, z: np.ndarray):
+    """Eigenvalues/vectors of a symmetric tridiagonal matrix by implicit QL with
+    Wilkinson-type shifts, rotating the columns of z; sorted by decreasing value."""
+    n = len(main)
+    d = [float(v) for v in main]
+    e = [float(v) for v in secondary] + [0.0]
+    biggest = max([abs(v) for v in d] + [abs(v) for v in e] + [0.0])
+    if biggest != 0.0:
+        for i in range(n):
+            if abs(d[i]) <= _EPSILON * biggest:
+                d[i] = 0.0
+            if abs(e[i]) <= _EPSILON * biggest:
+                e[i] = 0.0
+    for j in range(n):
+        its = 0
+        while True:
+            m = j
+            while m < n - 1:
+                delta = abs(d[m]) + abs(d[m + 1])
+                if abs(e[m]) + delta == delta:
+                    break
+                m += 1
+            if m == j:
+                break
+            if its == 30:
+                raise _NoConvergence()
+            its += 1
+            q = (d[j + 1] - d[j]) / (2.0 * e[j])
+            t = math.sqrt(1.0 + q * q)
+            q = d[m] - d[j] + e[j] / (q - t if q < 0.0 else q + t)
+            u, s, c = 0.0, 1.0, 1.0
+            i = m - 1
+            while i >= j:
+                p = s * e[i]
+                h = c * e[i]
+                if abs(p) >= abs(q):
+                    c = q / p
+                    t = math.sqrt(c * c + 1.0)
+                    e[i + 1] = p * t
+                    s = 1.0 / t
+                    c *= s
+                else:
+                    s = p / q
+                    t = math.sqrt(s * s + 1.0)
+                    e[i + 1] = q * t
+                    c = 1.0 / t
+                    s *= c
+                if e[i + 1] == 0.0:
+                    d[i + 1] -= u
+                    e[m] = 0.0
+                    break
+                q = d[i + 1] - u
+                t = (d[i] - q) * s + 2.0 * c * h
+                u = s * t
+                d[i + 1] = q + u
+                q = c * t - h
+                zi = z[:, i].copy()
+                z[:, i] = c * zi - s * z[:, i + 1]
+                z[:, i + 1] = s * zi + c * z[:, i + 1]
+                i -= 1
+            if t == 0.0 and i >= j:
+                continue
+            d[j] -= u
+            e[j] = q
+            e[m] = 0.0
+    for i in range(n):                       # selection sort, decreasing
+        k, p = i, d[i]
+        for jj in range(i + 1, n):
+            if d[jj] > p:
+                k, p = jj, d[jj]
+        if k != i:
+            d[k] = d[i]
+            d[i] = p
+            z[:, [i, k]] = z[:, [k, i]]
+    biggest = max([abs(v) for v in d] + [0.0])
+    if biggest != 0.0:
+        d = [0.0 if abs(v) < _EPSILON * biggest else v for v in d]
+    return d, z
+
+
+def _is_symmetric(a: np.ndarray) -> bool:
+    n = a.shape[0]
+    tol = 10 * n * n * _EPSILON
+    diff = np.abs(a - a.T)
+    return bool(np.all(diff <= np.maximum(np.abs(a), np.abs(a.T)) * tol))
+
+
+def _symmetric_eigen(a: np.ndarray):
+    main, secondary, z = _tridiagonalize(a)
+    return _implicit_ql(main, secondary, z)
+
+
+def _general_eigen(a: np.ndarray):
+    """Real parts of the eigenvalues and the eigenvectors of a non-symmetric matrix, decreasing."""
+    w, vec = np.linalg.eig(a)
+    order = np.argsort(-w.real, kind="stable")
+    return [float(x) for x in w.real[order]], np.real(vec[:, order]).copy()
+
+
+def _eigen_decomposition(a: np.ndarray):
+    if _is_symmetric(a):
+        return _symmetric_eigen(a)
+    return _general_eigen(a)
+
+
+@builtin("eigen", returns=2)
+def eigen(A):
+    """[values, vectors] = eigen(A): eigenvalues increasing (n x 1), eigenvectors as columns."""
+    _matrix(A, "eigen")
+    n, c = A.shape
+    if n != c:
+        raise DMLRuntimeError("Eigen Decomposition can only be done on a square matrix. "
+                              f"Input matrix is rectangular (rows={n}, cols={c})")
+    a = _host(A)
+    try:
+        values, vectors = _eigen_decomposition(a)
+    except _NoConvergence:
+        # SystemDS retries once on a slightly perturbed matrix
+        if not np.any(a != 0):
+            raise DMLRuntimeError("Invalid empty block") from None
+        try:
+            values, vectors = _eigen_decomposition(a + np.sign(a) * 1e-8)
+        except _NoConvergence:
+            raise DMLRuntimeError("eigen: illegal state: maximal count (30) exceeded: evaluations") from None
+    values = list(values)
+    vectors = np.array(vectors, copy=True)
+    for i in range(n):                       # SystemDS re-sorts: increasing, first minimum on ties
+        k, v = i, values[i]
+        for j in range(i + 1, n):
+            if values[j] < v:
+                k, v = j, values[j]
+        if k != i:
+            values[k] = values[i]
+            values[i] = v
+            vectors[:, [i, k]] = vectors[:, [k, i]]
+    return (backend.asarray(np.asarray(values, dtype=np.float64).reshape(-1, 1)),
+            backend.asarray(np.ascontiguousarray(vectors)))
+
+
+@builtin("sqrtMatrixJava")
+def sqrt_matrix_java(A):
+    """The symmetric square root V %*% diag(sqrt(w)) %*% t(V) of a symmetric positive semi-definite matrix."""
+    _matrix(A, "sqrtMatrixJava")
+    n, c = A.shape
+    if n != c:
+        raise DMLRuntimeError(f"sqrtMatrixJava requires a square matrix (rows={n}, cols={c})")
+    a = _host(A)
+    if not _is_symmetric(a):
+        raise DMLRuntimeError("sqrtMatrixJava: unsupported operation (the matrix is not symmetric)")
+    try:
+        values, vectors = _symmetric_eigen(a)
+    except _NoConvergence:
+        raise DMLRuntimeError("sqrtMatrixJava: illegal state: maximal count (30) exceeded: evaluations") from None
+    if any(v < 0.0 for v in values):
+        raise DMLRuntimeError("sqrtMatrixJava: unsupported operation (the matrix has a negative eigenvalue)")
+    root = (vectors * np.sqrt(np.asarray(values))) @ vectors.T
+    return backend.asarray(root)
+
+
+# -------------------------------------------------------------------- SVD
+
+def _golub_kahan_svd(a: np.ndarray):
+    """Thin SVD of an m x n matrix with m >= n by Householder bidiagonalisation and
+    implicit-shift QR on the bidiagonal. Returns (U m x n, s, V n x n)."""
+    a = np.array(a, copy=True)
+    m, n = a.shape
+    s = np.zeros(n)
+    u = np.zeros((m, n), order="F")
+    v = np.zeros((n, n), order="F")
+    e = np.zeros(n)
+    work = np.zeros(m)
+    nct = min(m - 1, n)
+    nrt = max(0, min(n - 2, m))
+    for k in range(max(nct, nrt)):
+        if k < nct:
+            s[k] = _hypot_all(a[k:, k])
+            if s[k] != 0.0:
+                if a[k, k] < 0.0:
+                    s[k] = -s[k]
+                a[k:, k] /= s[k]
+                a[k, k] += 1.0
+            s[k] = -s[k]
+        if k + 1 < n:
+            if k < nct and s[k] != 0.0:
+                t = -(a[k:, k] @ a[k:, k + 1:]) / a[k, k]
+                a[k:, k + 1:] += np.outer(a[k:, k], t)
+            e[k + 1:] = a[k, k + 1:]
+        if k < nct:
+            u[k:, k] = a[k:, k]
+        if k < nrt:
+            e[k] = _hypot_all(e[k + 1:])
+            if e[k] != 0.0:
+                if e[k + 1] < 0.0:
+                    e[k] = -e[k]
+                e[k + 1:] /= e[k]
+                e[k + 1] += 1.0
+            e[k] = -e[k]
+            if k + 1 < m and e[k] != 0.0:
+                work[k + 1:] = a[k + 1:, k + 1:] @ e[k + 1:]
+                a[k + 1:, k + 1:] += np.outer(work[k + 1:], -e[k + 1:] / e[k + 1])
+            v[k + 1:, k] = e[k + 1:]
+    p = n
+    if nct < n:
+        s[nct] = a[nct, nct]
+    if m < p:
+        s[p - 1] = 0.0
+    if nrt + 1 < p:
+        e[nrt] = a[nrt, p - 1]
+    e[p - 1] = 0.0
+    for j in range(nct, n):
+        u[:, j] = 0.0
+        u[j, j] = 1.0
+    for k in range(nct - 1, -1, -1):
+        if s[k] != 0.0:
+            if k + 1 < n:
+                t = -(u[k:, k] @ u[k:, k + 1:]) / u[k, k]
+                u[k:, k + 1:] += np.outer(u[k:, k], t)
+            u[k:, k] = -u[k:, k]
+            u[k, k] = 1.0 + u[k, k]
+            u[:max(k - 1, 0), k] = 0.0
+        else:
+            u[:, k] = 0.0
+            u[k, k] = 1.0
+    for k in range(n - 1, -1, -1):
+        if k < nrt and e[k] != 0.0:
+            t = -(v[k + 1:, k] @ v[k + 1:, k + 1:]) / v[k + 1, k]
+            v[k + 1:, k + 1:] += np.outer(v[k + 1:, k], t)
+        v[:, k] = 0.0
+        v[k, k] = 1.0
+    s_list = [float(x) for x in s]
+    e_list = [float(x) for x in e]
+    _bidiagonal_qr(s_list, e_list, u, v, m, n, p)
+    return u, s_list, v
+
+
+_SVD_EPS = 2.0 ** -52
+_SVD_TINY = 2.0 ** -966
+
+
+def _hypot_all(x: np.ndarray) -> float:
+    """hypot folded over a vector, as the reference computes column norms."""
+    r = 0.0
+    for value in x.tolist():
+        r = math.hypot(r, value)
+    return r
+
+
+def _rotate(mat: np.ndarray, j: int, k: int, cs: float, sn: float) -> None:
+    """Columns j, k <- (cs*c_j + sn*c_k, -sn*c_j + cs*c_k)."""
+    cj = mat[:, j].copy()
+    mat[:, j] = cs * cj + sn * mat[:, k]
+    mat[:, k] = -sn * cj + cs * mat[:, k]
+
+
+def _bidiagonal_qr(s, e, u, v, m, n, p):
+    pp = p - 1
+    while p > 0:
+        k = p - 2
+        while k >= 0:
+            threshold = _SVD_TINY + _SVD_EPS * (abs(s[k]) + abs(s[k + 1]))
+            if not abs(e[k]) > threshold:
+                e[k] = 0.0
+                break
+            k -= 1
+        if k == p - 2:
+            kase = 4
+        else:
+            ks = p - 1
+            while ks > k:
+                t = (abs(e[ks]) if ks != p else 0.0) + (abs(e[ks - 1]) if ks != k + 1 else 0.0)
+                if not abs(s[ks]) > _SVD_TINY + _SVD_EPS * t:
+                    s[ks] = 0.0
+                    break
+                ks -= 1
+            if ks == k:
+                kase = 3
+            elif ks == p - 1:
+                kase = 1
+            else:
+                kase = 2
+                k = ks
+        k += 1
+        if kase == 1:                        # deflate a negligible s[p-1]
+            f = e[p - 2]
+            e[p - 2] = 0.0
+            for j in range(p - 2, k - 1, -1):
+                t = math.hypot(s[j], f)
+                cs, sn = s[j] / t, f / t
+                s[j] = t
+                if j != k:
+                    f = -sn * e[j - 1]
+                    e[j - 1] = cs * e[j - 1]
+                _rotate(v, j, p - 1, cs, sn)
+        elif kase == 2:                      # split at a negligible s[k-1]
+            f = e[k - 1]
+            e[k - 1] = 0.0
+            for j in range(k, p):
+                t = math.hypot(s[j], f)
+                cs, sn = s[j] / t, f / t
+                s[j] = t
+                f = -sn * e[j]
+                e[j] = cs * e[j]
+                _rotate(u, j, k - 1, cs, sn)
+        elif kase == 3:                      # one implicit-shift QR step
+            scale = max(abs(s[p - 1]), abs(s[p - 2]), abs(e[p - 2]), abs(s[k]), abs(e[k]))
+            sp = s[p - 1] / scale
+            spm1 = s[p - 2] / scale
+            epm1 = e[p - 2] / scale
+            sk = s[k] / scale
+            ek = e[k] / scale
+            b = ((spm1 + sp) * (spm1 - sp) + epm1 * epm1) / 2.0
+            c = (sp * epm1) * (sp * epm1)
+            shift = 0.0
+            if b != 0.0 or c != 0.0:
+                shift = math.sqrt(b * b + c)
+                if b < 0.0:
+                    shift = -shift
+                shift = c / (b + shift)
+            f = (sk + sp) * (sk - sp) + shift
+            g = sk * ek
+            for j in range(k, p - 1):
+                t = math.hypot(f, g)
+                cs, sn = f / t, g / t
+                if j != k:
+                    e[j - 1] = t
+                f = cs * s[j] + sn * e[j]
+                e[j] = cs * e[j] - sn * s[j]
+                g = sn * s[j + 1]
+                s[j + 1] = cs * s[j + 1]
+                _rotate(v, j, j + 1, cs, sn)
+                t = math.hypot(f, g)
+                cs, sn = f / t, g / t
+                s[j] = t
+                f = cs * e[j] + sn * s[j + 1]
+                s[j + 1] = -sn * e[j] + cs * s[j + 1]
+                g = sn * e[j + 1]
+                e[j + 1] = cs * e[j + 1]
+                if j < m - 1:
+                    _rotate(u, j, j + 1, cs, sn)
+            e[p - 2] = f
+        else:                                # convergence: make s[k] positive, keep order
+            if s[k] <= 0.0:
+                s[k] = -s[k] if s[k] < 0.0 else 0.0
+                v[:pp + 1, k] = -v[:pp + 1, k]
+            while k < pp:
+                if s[k] >= s[k + 1]:
+                    break
+                s[k], s[k + 1] = s[k + 1], s[k]
+                if k < n - 1:
+                    v[:, [k, k + 1]] = v[:, [k + 1, k]]
+                if k < m - 1:
+                    u[:, [k, k + 1]] = u[:, [k + 1, k]]
+                k += 1
+            p -= 1
+
+
+@builtin("svd", returns=3)
+def svd(A):
+    """[U, S, V] = svd(A) with A = U %*% S %*% t(V): for m x n A and k = min(m, n),
+    U is m x k, S is the k x k diagonal of singular values (decreasing), V is n x k."""
+    _matrix(A, "svd")
+    a = _host(A)
+    m, n = a.shape
+    if m >= n:
+        u, s, v = _golub_kahan_svd(a)
+    else:
+        v, s, u = _golub_kahan_svd(a.T)
+    return (backend.asarray(np.ascontiguousarray(u)), backend.asarray(np.diag(s)),
+            backend.asarray(np.ascontiguousarray(v)))
