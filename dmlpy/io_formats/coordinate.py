@@ -15,17 +15,14 @@ Fields are separated by blanks (spaces or tabs) here; SystemDS wants single spac
 from __future__ import annotations
 
 import io
-import re
 import warnings
 
 import numpy as np
 
 from .files import FormatError, split_lines
-from .javanum import format_double, parse_double, parse_long
+from .javanum import format_double, is_plain, parse_double, parse_long
 
 _CELLS_PER_CHUNK = 4096
-# Text of only these characters is parsed by NumPy's loadtxt, as Java would parse it.
-_NOT_PLAIN = re.compile(r"[^0-9eE+\-.\s]")
 
 
 class _Table:
@@ -48,7 +45,7 @@ class _Table:
 
     def _parse(self, seg) -> np.ndarray:
         name, text, first = seg
-        if _NOT_PLAIN.search(text) is None:
+        if is_plain(text):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")       # "input contained no data"

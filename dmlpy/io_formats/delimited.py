@@ -24,10 +24,17 @@ import warnings
 import numpy as np
 
 from .files import FormatError, numbered_lines, split_lines
-from .javanum import PLAIN_NUMBER_CHARS, format_double, java_trim, parse_double, parse_long
+from .javanum import PLAIN_NUMBER_CHARS, format_double, is_plain, java_trim, parse_double, parse_long
 
 _ROWS_PER_CHUNK = 2048
-_BLANK_LINE = re.compile(r"(?m)^[ \t\r]*$")     # loadtxt would skip it; SystemDS fails on it
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
+
+
+def _has_blank_line(body: str) -> bool:
+    """A blank line (which loadtxt would skip, but SystemDS fails on) in text without final newline."""
+    first, _, _ = body.partition("\n")
+    last = body[body.rfind("\n") + 1:]
+    return not first.strip() or not last.strip() or _BLANK_LINE.search(body) is not None
 
 
 def _non_plain(sep: str):
@@ -57,7 +64,7 @@ def _csv_fast(text: str, sep: str) -> np.ndarray | None:
     body = text[:-1] if text.endswith("\n") else text
     if body == "":
         return None
-    if _BLANK_LINE.search(body) or _non_plain(sep).search(body):
+    if not is_plain(body, sep) or _has_blank_line(body):
         return None
     try:
         with warnings.catch_warnings():

@@ -24,6 +24,15 @@ _JAVA_BLANKS = "".join(chr(c) for c in range(33))
 PLAIN_NUMBER_CHARS = "0123456789.eE+- \t\r\n"
 
 
+def is_plain(text: str, extra: str = "") -> bool:
+    """Whether text holds only PLAIN_NUMBER_CHARS (and the characters of `extra`)."""
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return not raw.translate(None, (PLAIN_NUMBER_CHARS + extra).encode("utf-8"))
+
+
 def java_trim(s: str) -> str:
     return s.strip(_JAVA_BLANKS)
 
