@@ -439,8 +439,9 @@ def eigen(A):
             values[k] = values[i]
             values[i] = v
             vectors[:, [i, k]] = vectors[:, [k, i]]
-    return (backend.asarray(np.asarray(values, dtype=np.float64).reshape(-1, 1)),
-            backend.asarray(np.ascontiguousarray(vectors)))
+    # + 0.0 turns the -0.0 of sign flips into 0.0, as SystemDS's matrices hold it
+    return (backend.asarray(np.asarray(values, dtype=np.float64).reshape(-1, 1) + 0.0),
+            backend.asarray(np.ascontiguousarray(vectors) + 0.0))
 
 
 @builtin("sqrtMatrixJava")
@@ -671,5 +672,5 @@ def svd(A):
         u, s, v = _golub_kahan_svd(a)
     else:
         v, s, u = _golub_kahan_svd(a.T)
-    return (backend.asarray(np.ascontiguousarray(u)), backend.asarray(np.diag(s)),
-            backend.asarray(np.ascontiguousarray(v)))
+    return (backend.asarray(np.ascontiguousarray(u) + 0.0), backend.asarray(np.diag(s) + 0.0),
+            backend.asarray(np.ascontiguousarray(v) + 0.0))
