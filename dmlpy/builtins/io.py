@@ -20,7 +20,7 @@ Without .mtd and format, a file whose first line starts with "%%" is read as
 Matrix Market; Matrix Market files never use a .mtd. libsvm needs cols (the
 number of features) and gives cols+1 columns, the label last.
 
-write: a matrix, a scalar, to path; creates missing directories; writes the
+write: a matrix, a scalar or a frame (csv, text) to path; creates missing directories; writes the
 data to a temporary file in the same directory and renames it over the target
 only once complete, then the .mtd the same way. Matrix Market gets no .mtd
 (as in SystemDS); dmlpy also removes a stale one so a later read() is not
@@ -43,7 +43,7 @@ from ..io_formats import coordinate, delimited, npy, scalar as scalar_io
 from ..io_formats.files import (FormatError, atomic_write, atomic_write_text, head_bytes, numbered_lines,
                                 remove_if_exists, sources)
 from ..io_formats.javanum import parse_double
-from ..io_formats.mtd import format_mtd, matrix_entries, mtd_path, read_mtd, scalar_entries
+from ..io_formats.mtd import author, created, format_mtd, matrix_entries, mtd_path, read_mtd, scalar_entries
 from ..values import Frame, is_matrix, type_name
 from .registry import builtin
 
@@ -250,7 +250,7 @@ def _na_strings(v) -> list[str]:
 
 
 def _read_frame(path: str, shown: str, fmt: str, params: dict) -> Frame:
-    """A frame of string columns from a csv file (a placeholder until frames exist)."""
+    """A frame of string columns from a csv file (empty cells are null, None)."""
     if fmt != "csv":
         raise DMLRuntimeError(f"dmlpy reads frames from csv files only, not format '{fmt}'")
     header = _as_bool(params.get("header", False), "header")
@@ -263,12 +263,38 @@ def _read_frame(path: str, shown: str, fmt: str, params: dict) -> Frame:
             continue
         if rows and len(cells) != len(rows[0]):
             raise FormatError(name, lineno, f"row has {len(cells)} fields, the first row {len(rows[0])}")
-        rows.append(cells)
+        rows.append([c if c != "" else None for c in cells])
     ncol = len(rows[0]) if rows else len(names or [])
     if names is None:
         names = [f"C{j + 1}" for j in range(ncol)]
     columns = [[r[j] for r in rows] for j in range(ncol)]
     return Frame(columns, names, ["STRING"] * ncol)
+
+
+def _write_frame(F: Frame, path: str, fmt: str, header: bool, sep: str, description) -> None:
+    """A frame as csv (names as the header line) or text (i j v of the non-null cells)."""
+    ncol = len(F.columns)
+    nrow = len(F.columns[0]) if ncol else 0
+    cell = lambda v: "" if v is None else scalar_io.scalar_text(v)
+    if fmt == "csv":
+        names = F.names or [f"C{j + 1}" for j in range(ncol)]
+        lines = [sep.join(names) + "\n"] if header else []
+        lines += [sep.join(cell(col[i]) for col in F.columns) + "\n" for i in range(nrow)]
+    elif fmt == "text":
+        lines = [f"{i + 1} {j + 1} {cell(col[i])}\n" for i in range(nrow)
+                 for j, col in enumerate(F.columns) if col[i] is not None]
+    else:
+        raise DMLRuntimeError(f"dmlpy writes frames as csv or text, not format '{fmt}'")
+    atomic_write_text(path, lines)
+    schema = "".join(f"{t}," for t in (F.schema or ["STRING"] * ncol))
+    entries = [("data_type", "frame"), ("schema", schema), ("rows", nrow), ("cols", ncol), ("format", fmt)]
+    if description is not None:
+        entries.append(("description", description))
+    entries.append(("author", author()))
+    if fmt == "csv":
+        entries += [("header", header), ("sep", sep)]
+    entries.append(("created", created()))
+    atomic_write_text(mtd_path(path), format_mtd(entries))
 
 
 @builtin("read")
@@ -315,12 +341,15 @@ def write(ctx, X, iofilename, format="text", header=False, sep=",", sparse=False
         atomic_write_text(path, scalar_io.scalar_text(X))
         atomic_write_text(mtd_path(path), format_mtd(scalar_entries(scalar_io.value_type_of(X), description)))
         return None
-    if not is_matrix(X):
-        raise DMLRuntimeError(f"write: cannot write a value of type {type_name(X)} "
-                              "(dmlpy writes matrices and scalars)")
     header = _as_bool(header, "header")
     sparse = _as_bool(sparse, "sparse")
     sep = _as_sep(sep, "sep")
+    if isinstance(X, Frame):
+        _write_frame(X, path, fmt, header, sep, description)
+        return None
+    if not is_matrix(X):
+        raise DMLRuntimeError(f"write: cannot write a value of type {type_name(X)} "
+                              "(dmlpy writes matrices, frames and scalars)")
     a = np.asarray(backend.to_host(X), dtype=np.float64)
     if fmt == "csv":
         atomic_write_text(path, delimited.csv_chunks(a, header, sep, sparse))

