@@ -396,11 +396,278 @@ def _symmetric_eigen(a: np.ndarray):
     return _implicit_ql(main, secondary, z)
 
 
+def _hessenberg(a: np.ndarray):
+    """Orthogonal reduction to upper Hessenberg form H = P^T A P. Returns (H, P)."""
+    hv = np.array(a, dtype=np.float64, copy=True)
+    n = hv.shape[0]
+    high = n - 1
+    ort = np.zeros(n)
+    for m in range(1, high):
+        scale = float(np.sum(np.abs(hv[m:, m - 1])))
+        if scale != 0.0:
+            ort[m:] = hv[m:, m - 1] / scale
+            h = float(ort[m:][::-1] @ ort[m:][::-1])
+            g = -math.sqrt(h) if ort[m] > 0 else math.sqrt(h)
+            h -= ort[m] * g
+            ort[m] -= g
+            u = ort[m:]
+            f = (u @ hv[m:, m:]) / h
+            hv[m:, m:] -= np.outer(u, f)
+            f = (hv[:, m:] @ u) / h
+            hv[:, m:] -= np.outer(f, u)
+            ort[m] *= scale
+            hv[m, m - 1] = scale * g
+    p = np.eye(n)
+    for m in range(high - 1, 0, -1):
+        if hv[m, m - 1] != 0.0:
+            ort[m + 1:] = hv[m + 1:, m - 1]
+            u = ort[m:]
+            g = (u @ p[m:, m:]) / ort[m] / hv[m, m - 1]
+            p[m:, m:] += np.outer(u, g)
+    h = np.triu(hv, -1)
+    return h, p
+
+
+def _schur(a: np.ndarray):
+    """Real Schur form T = P^T A P by Francis double-shift QR steps on the Hessenberg form."""
+    t, p = _hessenberg(a)
+    n = t.shape[0]
+    eps = _EPSILON
+    norm = sum(float(np.sum(np.abs(t[i, max(i - 1, 0):]))) for i in range(n))
+    ex_shift = 0.0
+    iteration = 0
+    iu = n - 1
+    while iu >= 0:
+        il = iu                                  # look for a single small sub-diagonal element
+        while il > 0:
+            s = abs(t[il - 1, il - 1]) + abs(t[il, il])
+            if s == 0.0:
+                s = norm
+            if abs(t[il, il - 1]) < eps * s:
+                break
+            il -= 1
+        if il == iu:                             # one root found
+            t[iu, iu] += ex_shift
+            iu -= 1
+            iteration = 0
+        elif il == iu - 1:                       # two roots found
+            pp = (t[iu - 1, iu - 1] - t[iu, iu]) / 2.0
+            q = pp * pp + t[iu, iu - 1] * t[iu - 1, iu]
+            t[iu, iu] += ex_shift
+            t[iu - 1, iu - 1] += ex_shift
+            if q >= 0:
+                z = math.sqrt(abs(q))
+                z = pp + z if pp >= 0 else pp - z
+                x = t[iu, iu - 1]
+                s = abs(x) + abs(z)
+                pp, q = x / s, z / s
+                r = math.sqrt(pp * pp + q * q)
+                pp /= r
+                q /= r
+                rows = t[iu - 1, iu - 1:].copy()
+                t[iu - 1, iu - 1:] = q * rows + pp * t[iu, iu - 1:]
+                t[iu, iu - 1:] = q * t[iu, iu - 1:] - pp * rows
+                cols = t[:iu + 1, iu - 1].copy()
+                t[:iu + 1, iu - 1] = q * cols + pp * t[:iu + 1, iu]
+                t[:iu + 1, iu] = q * t[:iu + 1, iu] - pp * cols
+                cols = p[:, iu - 1].copy()
+                p[:, iu - 1] = q * cols + pp * p[:, iu]
+                p[:, iu] = q * p[:, iu] - pp * cols
+            iu -= 2
+            iteration = 0
+        else:                                    # no convergence yet: shift and step
+            x = t[iu, iu]
+            y = w = 0.0
+            if il < iu:
+                y = t[iu - 1, iu - 1]
+                w = t[iu, iu - 1] * t[iu - 1, iu]
+            if iteration == 10:                  # Wilkinson's ad hoc shift
+                ex_shift += x
+                t[np.arange(iu + 1), np.arange(iu + 1)] -= x
+                s = abs(t[iu, iu - 1]) + abs(t[iu - 1, iu - 2])
+                x = y = 0.75 * s
+                w = -0.4375 * s * s
+            if iteration == 30:                  # MATLAB's ad hoc shift
+                s = (y - x) / 2.0
+                s = s * s + w
+                if s > 0.0:
+                    s = math.sqrt(s)
+                    if y < x:
+                        s = -s
+                    s = x - w / ((y - x) / 2.0 + s)
+                    t[np.arange(iu + 1), np.arange(iu + 1)] -= s
+                    ex_shift += s
+                    x = y = w = 0.964
+            iteration += 1
+            if iteration > 100:
+                raise _NoConvergence()
+            im = iu - 2                          # the initial Householder vector
+            while im >= il:
+                z = t[im, im]
+                r = x - z
+                s = y - z
+                h0 = (r * s - w) / t[im + 1, im] + t[im, im + 1]
+                h1 = t[im + 1, im + 1] - z - r - s
+                h2 = t[im + 2, im + 1]
+                if im == il:
+                    break
+                lhs = abs(t[im, im - 1]) * (abs(h1) + abs(h2))
+                rhs = abs(h0) * (abs(t[im - 1, im - 1]) + abs(z) + abs(t[im + 1, im + 1]))
+                if lhs < eps * rhs:
+                    break
+                im -= 1
+            pp, q, r = h0, h1, h2
+            for k in range(im, iu):              # the double QR step
+                notlast = k != iu - 1
+                if k != im:
+                    pp = t[k, k - 1]
+                    q = t[k + 1, k - 1]
+                    r = t[k + 2, k - 1] if notlast else 0.0
+                    x = abs(pp) + abs(q) + abs(r)
+                    if abs(x) <= eps:
+                        continue
+                    pp /= x
+                    q /= x
+                    r /= x
+                s = math.sqrt(pp * pp + q * q + r * r)
+                if pp < 0.0:
+                    s = -s
+                if s != 0.0:
+                    if k != im:
+                        t[k, k - 1] = -s * x
+                    elif il != im:
+                        t[k, k - 1] = -t[k, k - 1]
+                    pp += s
+                    x = pp / s
+                    y = q / s
+                    z = r / s
+                    q /= pp
+                    r /= pp
+                    v = t[k, k:] + q * t[k + 1, k:]
+                    if notlast:
+                        v = v + r * t[k + 2, k:]
+                        t[k + 2, k:] -= v * z
+                    t[k, k:] -= v * x
+                    t[k + 1, k:] -= v * y
+                    top = min(iu, k + 3) + 1
+                    v = x * t[:top, k] + y * t[:top, k + 1]
+                    if notlast:
+                        v = v + z * t[:top, k + 2]
+                        t[:top, k + 2] -= v * r
+                    t[:top, k] -= v
+                    t[:top, k + 1] -= v * q
+                    v = x * p[:, k] + y * p[:, k + 1]
+                    if notlast:
+                        v = v + z * p[:, k + 2]
+                        p[:, k + 2] -= v * r
+                    p[:, k] -= v
+                    p[:, k + 1] -= v * q
+            for i in range(im + 2, iu + 1):      # clean up round-off below the sub-diagonal
+                t[i, i - 2] = 0.0
+                if i > im + 2:
+                    t[i, i - 3] = 0.0
+    return t, p
+
+
+def _cdiv(xr, xi, yr, yi):
+    """(xr + i xi) / (yr + i yi) by Smith's algorithm."""
+    if yr == 0.0 and yi == 0.0:
+        return math.nan, math.nan
+    if abs(yr) < abs(yi):
+        q = yr / yi
+        d = yr * q + yi
+        return (xr * q + xi) / d, (xi * q - xr) / d
+    q = yi / yr
+    d = yi * q + yr
+    return (xi * q + xr) / d, (xi - xr * q) / d
+
+
 def _general_eigen(a: np.ndarray):
-    """Real parts of the eigenvalues and the eigenvectors of a non-symmetric matrix, decreasing."""
-    w, vec = np.linalg.eig(a)
-    order = np.argsort(-w.real, kind="stable")
-    return [float(x) for x in w.real[order]], np.real(vec[:, order]).copy()
+    """Eigenvalues (real parts) and eigenvectors of a non-symmetric matrix from its real
+    Schur form; a complex pair's vector is stored as (real part, imaginary part) columns."""
+    t, p = _schur(a)
+    n = t.shape[0]
+    small = 1e-12
+    real = [0.0] * n
+    imag = [0.0] * n
+    i = 0
+    while i < n:
+        if i == n - 1 or abs(t[i + 1, i]) <= small:
+            real[i] = t[i, i]
+        else:
+            x = t[i + 1, i + 1]
+            pp = 0.5 * (t[i, i] - x)
+            z = math.sqrt(abs(pp * pp + t[i + 1, i] * t[i, i + 1]))
+            real[i] = real[i + 1] = x + pp
+            imag[i], imag[i + 1] = z, -z
+            i += 1
+        i += 1
+    norm = sum(float(np.sum(np.abs(t[i, max(i - 1, 0):]))) for i in range(n))
+    if abs(norm) <= small:
+        raise DMLRuntimeError("eigen: zero norm")
+    r = s = z = 0.0
+    for idx in range(n - 1, -1, -1):
+        pp, q = real[idx], imag[idx]
+        if q == 0.0:                             # real vector
+            l = idx
+            t[idx, idx] = 1.0
+            for i in range(idx - 1, -1, -1):
+                w = t[i, i] - pp
+                r = float(t[i, l:idx + 1] @ t[l:idx + 1, idx])
+                if imag[i] < -small:
+                    z, s = w, r
+                    continue
+                l = i
+                if imag[i] == 0.0:
+                    t[i, idx] = -r / w if w != 0.0 else -r / (_EPSILON * norm)
+                else:
+                    x = t[i, i + 1]
+                    y = t[i + 1, i]
+                    qq = (real[i] - pp) * (real[i] - pp) + imag[i] * imag[i]
+                    tt = (x * s - z * r) / qq
+                    t[i, idx] = tt
+                    t[i + 1, idx] = (-r - w * tt) / x if abs(x) > abs(z) else (-s - y * tt) / z
+                tt = abs(t[i, idx])
+                if (_EPSILON * tt) * tt > 1:
+                    t[i:idx + 1, idx] /= tt
+        elif q < 0.0:                            # complex vector, columns idx-1 (real) and idx (imaginary)
+            l = idx - 1
+            if abs(t[idx, idx - 1]) > abs(t[idx - 1, idx]):
+                t[idx - 1, idx - 1] = q / t[idx, idx - 1]
+                t[idx - 1, idx] = -(t[idx, idx] - pp) / t[idx, idx - 1]
+            else:
+                t[idx - 1, idx - 1], t[idx - 1, idx] = _cdiv(0.0, -t[idx - 1, idx], t[idx - 1, idx - 1] - pp, q)
+            t[idx, idx - 1] = 0.0
+            t[idx, idx] = 1.0
+            for i in range(idx - 2, -1, -1):
+                ra = float(t[i, l:idx + 1] @ t[l:idx + 1, idx - 1])
+                sa = float(t[i, l:idx + 1] @ t[l:idx + 1, idx])
+                w = t[i, i] - pp
+                if imag[i] < -small:
+                    z, r, s = w, ra, sa
+                    continue
+                l = i
+                if imag[i] == 0.0:
+                    t[i, idx - 1], t[i, idx] = _cdiv(-ra, -sa, w, q)
+                else:
+                    x = t[i, i + 1]
+                    y = t[i + 1, i]
+                    vr = (real[i] - pp) * (real[i] - pp) + imag[i] * imag[i] - q * q
+                    vi = (real[i] - pp) * 2.0 * q
+                    if vr == 0.0 and vi == 0.0:
+                        vr = _EPSILON * norm * (abs(w) + abs(q) + abs(x) + abs(y) + abs(z))
+                    t[i, idx - 1], t[i, idx] = _cdiv(x * r - z * ra + q * sa, x * s - z * sa - q * ra, vr, vi)
+                    if abs(x) > abs(z) + abs(q):
+                        t[i + 1, idx - 1] = (-ra - w * t[i, idx - 1] + q * t[i, idx]) / x
+                        t[i + 1, idx] = (-sa - w * t[i, idx] - q * t[i, idx - 1]) / x
+                    else:
+                        t[i + 1, idx - 1], t[i + 1, idx] = _cdiv(-r - y * t[i, idx - 1], -s - y * t[i, idx], z, q)
+                tt = max(abs(t[i, idx - 1]), abs(t[i, idx]))
+                if (_EPSILON * tt) * tt > 1:
+                    t[i:idx + 1, idx - 1] /= tt
+                    t[i:idx + 1, idx] /= tt
+    vectors = p @ np.triu(t)
+    return real, vectors
 
 
 def _eigen_decomposition(a: np.ndarray):
