@@ -344,3 +344,12 @@ def test_dml_program_writes_and_reads(tmp_path):
 def test_dml_read_of_a_systemds_file(tmp_path):
     res = dmlpy.Session(workdir=str(DATA)).run('X = read("sysds/mixed.csv")', outputs=["X"])
     np.testing.assert_array_equal(res["X"], [[1, 2.5, 0], [-3, 1e-5, 123456789], [0.1, 1e20, 0]])
+
+
+def test_dml_read_errors_are_runtime_errors_naming_the_file(tmp_path):
+    (tmp_path / "bad.csv").write_text("1,2\n3,oops\n")
+    s = dmlpy.Session(workdir=str(tmp_path))
+    with pytest.raises(DMLRuntimeError, match=r"bad\.csv:2: cannot read 'oops' as a number"):
+        s.run('X = read("bad.csv", format="csv")\nprint(sum(X))\n')
+    with pytest.raises(DMLRuntimeError, match="missing.csv"):
+        s.run('X = read("missing.csv", format="csv")\nprint(sum(X))\n')

@@ -20,16 +20,18 @@ Without .mtd and format, a file whose first line starts with "%%" is read as
 Matrix Market; Matrix Market files never use a .mtd. libsvm needs cols (the
 number of features) and gives cols+1 columns, the label last.
 
-write: a matrix, a scalar or a frame (csv, text) to path; creates missing directories; writes the
-data to a temporary file in the same directory and renames it over the target
-only once complete, then the .mtd the same way. Matrix Market gets no .mtd
-(as in SystemDS); dmlpy also removes a stale one so a later read() is not
-misled by it. Paths are relative to the program's working directory.
+write: a matrix, a scalar, or a frame (csv, text) to path; creates missing
+directories; writes the data to a temporary file in the same directory and
+renames it over the target only once complete, then the .mtd the same way.
+Matrix Market gets no .mtd (as in SystemDS); dmlpy also removes a stale one so
+a later read() is not misled by it. Paths are relative to the program's
+working directory. As in SystemDS, "ijv" is no format name (use "text").
 
-Deliberate differences from SystemDS: the format name "ijv" is rejected as in
-SystemDS, but blanks between text/mm fields may be tabs or several spaces,
-Matrix Market "array" files are read, and Java 17's rare non-shortest double
-digits (e.g. 2.82879384806159008E17) are written in their shortest form.
+Deliberate differences from SystemDS: blanks between text/mm fields may be tabs
+or several spaces; Matrix Market "array" files are read; a description= is
+escaped once in the .mtd (SystemDS escapes it twice) and a text frame's .mtd
+gets no "description": "-1"; Java 17's rare non-shortest double digits (e.g.
+2.82879384806159008E17) are written in their shortest form.
 """
 from __future__ import annotations
 
