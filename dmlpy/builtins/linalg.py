@@ -941,3 +941,65 @@ def svd(A):
         v, s, u = _golub_kahan_svd(a.T)
     return (backend.asarray(np.ascontiguousarray(u) + 0.0), backend.asarray(np.diag(s) + 0.0),
             backend.asarray(np.ascontiguousarray(v) + 0.0))
+
+
+# -------------------------------------------------------------------- FFT
+
+def _power_of_two(k: int) -> bool:
+    return k > 0 and k & (k - 1) == 0
+
+
+def _fft_input(X, func: str, linearized: bool):
+    _matrix(X, func)
+    rows, cols = X.shape
+    if linearized:
+        if not _power_of_two(cols):
+            raise DMLRuntimeError(f"This {func.upper()} implementation is only defined for matrices with "
+                                  "columns that are powers of 2.")
+    elif not (_power_of_two(rows) and _power_of_two(cols)):
+        raise DMLRuntimeError(f"This {func.upper()} implementation is only defined for matrices with "
+                              "dimensions that are powers of 2.")
+
+
+def _complex_parts(z):
+    xp = backend.xp
+    return xp.ascontiguousarray(z.real, dtype=backend.dtype), xp.ascontiguousarray(z.imag, dtype=backend.dtype)
+
+
+def _complex(re, im, func: str):
+    xp = backend.xp
+    if im is None:
+        return re.astype(xp.complex128)
+    _matrix(im, func)
+    if im.shape != re.shape:
+        raise DMLRuntimeError(f"{func}: the real and imaginary parts must have the same dimensions "
+                              f"({re.shape[0]}x{re.shape[1]} vs {im.shape[0]}x{im.shape[1]})")
+    return re + 1j * im
+
+
+@builtin("fft", returns=2)
+def fft(X):
+    """[re, im] = fft(X): the 2-D discrete Fourier transform (dimensions powers of 2)."""
+    _fft_input(X, "fft", False)
+    return _complex_parts(backend.xp.fft.fft2(X))
+
+
+@builtin("ifft", returns=2)
+def ifft(re, im=None):
+    """[re, im] = ifft(re, im): the inverse 2-D discrete Fourier transform."""
+    _fft_input(re, "ifft", False)
+    return _complex_parts(backend.xp.fft.ifft2(_complex(re, im, "ifft")))
+
+
+@builtin("fft_linearized", returns=2)
+def fft_linearized(X):
+    """[re, im] = fft_linearized(X): the 1-D transform of each row (columns a power of 2)."""
+    _fft_input(X, "fft_linearized", True)
+    return _complex_parts(backend.xp.fft.fft(X, axis=1))
+
+
+@builtin("ifft_linearized", returns=2)
+def ifft_linearized(re, im=None):
+    """[re, im] = ifft_linearized(re, im): the inverse 1-D transform of each row."""
+    _fft_input(re, "ifft_linearized", True)
+    return _complex_parts(backend.xp.fft.ifft(_complex(re, im, "ifft_linearized"), axis=1))
