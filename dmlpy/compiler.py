@@ -449,6 +449,8 @@ class Compiler:
         pos_code = [self.expr(a.value, scope, unit) for a in positional]
         if kind == "builtin":
             b = target
+            if b.returns == 0 and nret >= 1:
+                raise self.err(f"{name}() is a statement and returns nothing: it cannot be used as a value", c, unit)
             if b.returns != nret and not (nret == 0 or (b.returns == 1 and nret == 1)):
                 if nret > 1:
                     raise self.err(f"{name}() returns {b.returns} value(s), but {nret} targets are assigned", c, unit)
