@@ -34,13 +34,11 @@ def _shape(m) -> str:
 
 
 def check_conformant(op: str, a, b) -> None:
-    """SystemDS's cell-wise rule: equal shapes, or b (or a) a row/column vector matching the other."""
+    """SystemDS's cell-wise rule: equal shapes, or the right operand a row/column vector matching the left."""
     sa, sb = a.shape, b.shape
     if sa == sb:
         return
     if (sb[0] == 1 and sb[1] == sa[1]) or (sb[1] == 1 and sb[0] == sa[0]):
-        return
-    if (sa[0] == 1 and sa[1] == sb[1]) or (sa[1] == 1 and sa[0] == sb[0]):
         return
     raise DMLRuntimeError(f"operator {op}: non-conformant matrices {_shape(a)} and {_shape(b)}")
 
