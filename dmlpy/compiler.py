@@ -438,9 +438,14 @@ class Compiler:
             if p in self.cmd_args:
                 return py_literal(self.cmd_args[p])
             return self.expr(c.args[1].value, scope, unit)
-        if name == "exists" and len(c.args) == 1 and isinstance(c.args[0].value, A.Name):
-            var = c.args[0].value.name
-            return f"({mangle(var)!r} in locals())"
+        if name == "exists" and len(c.args) == 1:
+            # SystemDS answers TRUE only for a defined matrix/list/frame variable: scalars are
+            # constant-propagated away and a string names no variable.
+            arg = c.args[0].value
+            if isinstance(arg, A.Name):
+                return f"_exists({mangle(arg.name)!r}, locals())"
+            self.expr(arg, scope, unit)
+            return "False"
         kind, target = self.resolve_function(name, unit, c)
         positional = [a for a in c.args if a.name is None]
         named = [a for a in c.args if a.name is not None]

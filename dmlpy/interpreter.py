@@ -40,6 +40,11 @@ def _export(local_vars: dict, env: dict) -> None:
             env[unmangle(k)] = v
 
 
+def _exists(py_name: str, frame_locals: dict) -> bool:
+    v = frame_locals.get(py_name)
+    return v is not None and (is_matrix(v) or type(v) in (DMLList, Frame))
+
+
 def _cast_double(v):
     t = type(v)
     if t is int or t is bool:
@@ -129,7 +134,7 @@ class Session:
         g = {
             "__builtins__": __builtins__, "_ctx": self.ctx, "_MISSING": _MISSING, "_export": _export,
             "_NAN": math.nan, "_INF": math.inf, "_DMLList": DMLList, "_SAME": ops.SAME,
-            "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean,
+            "_exists": _exists, "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean,
             "_add": ops.add, "_sub": ops.sub, "_mul": ops.mul, "_div": ops.div, "_pow": ops.pow_,
             "_mod": ops.mod, "_intdiv": ops.intdiv, "_matmul": ops.matmul, "_neg": ops.neg,
             "_lt": ops.lt, "_le": ops.le, "_gt": ops.gt, "_ge": ops.ge, "_eq": ops.eq, "_ne": ops.ne,

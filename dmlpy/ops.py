@@ -38,8 +38,8 @@ def check_conformant(op: str, a, b) -> None:
     sa, sb = a.shape, b.shape
     if sa == sb:
         return
-    if (sb[0] == 1 and sb[1] == sa[1]) or (sb[1] == 1 and sb[0] == sa[0]):
-        return
+    if (sb[0] == 1 and sb[1] == sa[1]) or (sb[1] == 1 and sb[0] == sa[0]) or sb == (1, 1):
+        return      # a 1x1 right operand acts as a scalar
     raise DMLRuntimeError(f"operator {op}: non-conformant matrices {_shape(a)} and {_shape(b)}")
 
 
@@ -243,17 +243,33 @@ ne = _compare("!=", _operator.ne, lambda a, b: backend.xp.not_equal(a, b))
 # --------------------------------------------------------------------- logical
 
 def _as_bool(op, v) -> bool:
+    """The boolean a logical operator sees. SystemDS 3.4.0 quirk, reproduced: a number that is
+    not a boolean counts as FALSE (2 | 0 is FALSE, !5 is TRUE)."""
     t = type(v)
     if t is bool:
         return v
     if t is int or t is float:
-        return v != 0
+        return False
     raise DMLRuntimeError(f"operator {op} is not defined for a {type_name(v)} operand")
+
+
+def _logical_scalar(v):
+    """SystemDS 3.4.0 quirk, reproduced: in a matrix-scalar & or |, a number that is not a boolean
+    counts as FALSE (A & 1 is all zeros, A | 1 is A); TRUE and FALSE behave as expected."""
+    if type(v) is bool:
+        return 1.0 if v else 0.0
+    if type(v) in (int, float):
+        return 0.0
+    return v
 
 
 def and_(a, b):
     if _ismat(a) or _ismat(b):
         xp = backend.xp
+        if not _ismat(a):
+            a = _logical_scalar(a)
+        if not _ismat(b):
+            b = _logical_scalar(b)
         return _mat_binary("&", lambda x, y: xp.logical_and(x != 0, y != 0), a, b, as_double=True)
     return _as_bool("&", a) and _as_bool("&", b)
 
@@ -261,6 +277,10 @@ def and_(a, b):
 def or_(a, b):
     if _ismat(a) or _ismat(b):
         xp = backend.xp
+        if not _ismat(a):
+            a = _logical_scalar(a)
+        if not _ismat(b):
+            b = _logical_scalar(b)
         return _mat_binary("|", lambda x, y: xp.logical_or(x != 0, y != 0), a, b, as_double=True)
     return _as_bool("|", a) or _as_bool("|", b)
 

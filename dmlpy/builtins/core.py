@@ -104,7 +104,9 @@ def time_():
 # -------------------------------------------------------------- construction
 
 def _parse_values(text: str):
-    parts = text.replace(",", " ").split()
+    if "," in text:
+        raise DMLRuntimeError(f"matrix(): the values in {text!r} must be separated by spaces, not commas")
+    parts = text.split()
     try:
         return [float(p) for p in parts]
     except ValueError as e:
@@ -138,14 +140,15 @@ def matrix(data, rows=None, cols=None, byrow=True):
     if r < 0 or c < 0:
         raise DMLRuntimeError(f"matrix(): invalid dimensions {r}x{c}")
     if type(data) is str:
+        # values in a string always fill row by row (SystemDS ignores byrow here)
         vals = _parse_values(data)
         if len(vals) == r * c:
-            a = np.array(vals, dtype=np.float64).reshape((r, c), order="C" if byrow else "F")
+            a = np.array(vals, dtype=np.float64).reshape((r, c))
             return backend.asarray(a)
         if len(vals) == 1:
             return xp.full((r, c), vals[0], dtype=backend.dtype)
         raise DMLRuntimeError(f"matrix(): {len(vals)} values given for a {r}x{c} matrix")
-    if type(data) in _SCALAR:
+    if type(data) in (int, float):
         return xp.full((r, c), float(data), dtype=backend.dtype)
     raise DMLRuntimeError(f"matrix(): cannot build a matrix from a {type_name(data)}")
 
