@@ -477,6 +477,9 @@ class Compiler:
         if nret > 1 and nouts != nret:
             raise self.err(f"{name}() returns {nouts} value(s), but {nret} targets are assigned", c, unit)
         pnames = [p.name for p in fd.params]
+        if positional and named:
+            raise self.err(f"{name}(): a call of a DML function takes either all arguments by name or "
+                           "all by position, not a mix (as SystemDS requires)", c, unit)
         for p, a in list(zip(fd.params, positional)) + [(next((q for q in fd.params if q.name == a.name), None), a)
                                                         for a in named]:
             if p is not None:

@@ -10,7 +10,6 @@ copies on write (see interpreter left indexing).
 """
 from __future__ import annotations
 
-from decimal import Decimal, ROUND_HALF_UP
 import math
 
 import numpy as np
@@ -167,16 +166,15 @@ def format_scalar(v) -> str:
 
 
 def fixed_decimal(x: float, decimal: int) -> str:
-    """Java's %.Nf: round half up on the shortest decimal digits."""
+    """toString's cell format: Java's DecimalFormat, i.e. the exact binary value rounded half-even
+    (Python's fixed format does the same); a zero, even -0.0, prints without a sign."""
     if x != x:
         return "NaN"
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
-    q = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimal), rounding=ROUND_HALF_UP)
-    s = format(q, "f")
-    if s.startswith("-") and q == 0:
-        s = s[1:]   # SystemDS prints values that round to zero without a sign
-    return s
+    if x == 0:
+        x = 0.0
+    return format(x, f".{decimal}f")
 
 
 def matrix_to_string(m, rows=100, cols=100, decimal=3, sparse=False, sep=" ", linesep="\n") -> str:

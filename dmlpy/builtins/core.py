@@ -252,9 +252,7 @@ def as_scalar(X):
         if len(X.items) != 1:
             raise DMLRuntimeError(f"as.scalar() needs a list of one element, not {len(X.items)}")
         return X.items[0]
-    if type(X) in _SCALAR or type(X) is str:
-        return X
-    raise DMLRuntimeError(f"as.scalar() is not defined for a {type_name(X)}")
+    raise DMLRuntimeError(f"as.scalar() needs a 1x1 matrix or a one-element list, not a {type_name(X)}")
 
 
 @builtin("as.matrix")
@@ -280,9 +278,8 @@ def as_matrix(X):
 
 def _cast_scalar(X, name, conv):
     if is_matrix(X):
-        if X.shape != (1, 1):
-            raise DMLRuntimeError(f"{name}() needs a scalar or a 1x1 matrix, not {X.shape[0]}x{X.shape[1]}")
-        X = float(X[0, 0])
+        raise DMLRuntimeError(f"{name}() needs a scalar, not a {X.shape[0]}x{X.shape[1]} matrix "
+                              "(use as.scalar() first)")
     if type(X) in _SCALAR or type(X) is str:
         return conv(X, f"{name}()'s argument")
     raise DMLRuntimeError(f"{name}() is not defined for a {type_name(X)}")
