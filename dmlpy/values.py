@@ -11,6 +11,7 @@ copies on write (see interpreter left indexing).
 from __future__ import annotations
 
 import math
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 
 import numpy as np
 
@@ -166,15 +167,28 @@ def format_scalar(v) -> str:
 
 
 def fixed_decimal(x: float, decimal: int) -> str:
-    """toString's cell format: Java's DecimalFormat, i.e. the exact binary value rounded half-even
-    (Python's fixed format does the same); a zero, even -0.0, prints without a sign."""
+    """toString's cell format, as Java's DecimalFormat: the shortest decimal digits of the double
+    (zero-padded, so 0.1 with 17 decimals is 0.10000000000000000), rounded half-even; at a tie in
+    those digits the exact binary value decides (0.15 is below its tie, giving 0.1). A zero, even
+    -0.0, prints without a sign; a negative value that rounds to zero keeps it (-0.000)."""
     if x != x:
         return "NaN"
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         x = 0.0
-    return format(x, f".{decimal}f")
+    shortest = Decimal(repr(x))
+    step = Decimal(1).scaleb(-decimal)
+    q = shortest.quantize(step, rounding=ROUND_HALF_EVEN)
+    rest = abs(shortest - shortest.quantize(step, rounding=ROUND_DOWN))
+    if rest == step / 2:                       # a tie in the shortest digits
+        exact = Decimal(x)
+        if exact != shortest:
+            q = shortest.quantize(step, rounding=ROUND_UP if abs(exact) > abs(shortest) else ROUND_DOWN)
+    out = format(q, "f")
+    if x < 0 and not out.startswith("-"):
+        out = "-" + out
+    return out
 
 
 def matrix_to_string(m, rows=100, cols=100, decimal=3, sparse=False, sep=" ", linesep="\n") -> str:

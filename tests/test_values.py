@@ -27,11 +27,14 @@ def test_java_double_layout():
         assert java_double(x) == s
 
 
-def test_fixed_decimal_rounds_half_even_on_the_binary_value():
-    # Java's DecimalFormat (what toString uses): half-even on the exact binary value
+def test_fixed_decimal_is_javas_decimalformat():
+    # Java's DecimalFormat (what toString uses): half-even, ties decided by the exact binary value
     assert fixed_decimal(0.125, 2) == "0.12"
     assert fixed_decimal(-2.5, 0) == "-2"
     assert fixed_decimal(0.15, 1) == "0.1"          # 0.15 is 0.1499999... in binary
     assert fixed_decimal(-0.0004, 3) == "-0.000"    # a negative value keeps its sign
     assert fixed_decimal(-0.0, 3) == "0.000"        # a zero does not
     assert fixed_decimal(40000000000.0, 3) == "40000000000.000"
+    # the digits are the shortest representation, padded: not the exact binary expansion
+    assert fixed_decimal(0.1, 17) == "0.10000000000000000"
+    assert fixed_decimal(0.1 + 0.2, 17) == "0.30000000000000004"
