@@ -259,6 +259,12 @@ def as_scalar(X):
 def as_matrix(X):
     if is_matrix(X):
         return X
+    if type(X) is Frame:
+        try:
+            cols = [[float(v) if v is not None else 0.0 for v in col] for col in X.columns]
+        except (TypeError, ValueError):
+            raise DMLRuntimeError("as.matrix(): the frame holds values that are not numbers") from None
+        return backend.asarray(np.array(cols, dtype=np.float64).T.reshape(len(cols[0]) if cols else 0, len(cols)))
     if type(X) in _SCALAR:
         return backend.asarray([[float(X)]])
     if type(X) is DMLList and len(X.items) == 1 and is_matrix(X.items[0]):
@@ -298,6 +304,19 @@ def as_double(X):
 @builtin("as.logical", "as.boolean")
 def as_logical(X):
     return _cast_scalar(X, "as.logical", as_bool)
+
+
+@builtin("as.frame")
+def as_frame(X):
+    """A frame of double columns from a matrix (frames are a placeholder type for now)."""
+    if type(X) is Frame:
+        return X
+    if is_matrix(X):
+        a = backend.to_host(X)
+        return Frame([[float(v) for v in a[:, j]] for j in range(a.shape[1])], None, ["FP64"] * a.shape[1])
+    if type(X) in _SCALAR or type(X) is str:
+        return Frame([[X]], None, ["STRING" if type(X) is str else "FP64"])
+    raise DMLRuntimeError(f"as.frame() is not defined for a {type_name(X)}")
 
 
 # --------------------------------------------------------------------- lists
