@@ -13,6 +13,7 @@ and names, undefined variables, multi-assignment arity (DMLValidationError).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -106,11 +107,28 @@ class Unit:
 
 
 class LineTable:
-    """Python line number -> DML (file, line, col) for one compiled chunk."""
+    """Python line number -> DML (file, line, col) for one compiled chunk, and within a line the
+    Python column (UTF-8 byte offset) where the code of each DML operation or call starts."""
 
     def __init__(self):
         self.lines: list[Optional[tuple]] = [None]      # 1-based
+        self.spans: dict[int, list[tuple[int, tuple]]] = {}
         self.func_names: dict[str, str] = {}            # python function name -> DML name
+        self.node_locs: list[tuple] = []                # marker id -> DML (file, line, col)
+
+    def locate(self, lineno: int, col: Optional[int]):
+        """The DML position of the operation at a Python line and column (else the statement's)."""
+        if col is not None:
+            best = None
+            for start, loc in self.spans.get(lineno, ()):
+                if start <= col and (best is None or start >= best[0]):
+                    best = (start, loc)
+            if best is not None:
+                return best[1]
+        return self.lines[lineno] if 0 < lineno < len(self.lines) else None
+
+
+_MARK = re.compile("\x00(\d+)\x01")
 
 
 # ------------------------------------------------------------------- the emitter
@@ -123,8 +141,19 @@ class _Emitter:
         self.loc = None
 
     def line(self, text: str, loc=None):
-        self.out.append("    " * self.indent + text)
+        text = "    " * self.indent + text
+        spans = []
+        while True:
+            m = _MARK.search(text)
+            if m is None:
+                break
+            col = len(text[:m.start()].encode("utf-8"))
+            spans.append((col, self.table.node_locs[int(m.group(1))]))
+            text = text[:m.start()] + text[m.end():]
+        self.out.append(text)
         self.table.lines.append(loc if loc is not None else self.loc)
+        if spans:
+            self.table.spans[len(self.table.lines) - 1] = spans
 
 
 class _Scope:
@@ -221,10 +250,18 @@ def loop_carried_variables(body) -> set[str]:
 class Compiler:
     """Compiles linked units to Python source. One instance per compilation request."""
 
-    def __init__(self, cmd_args: dict, fast_ops: bool = True):
+    def __init__(self, cmd_args: dict, fast_ops: bool = True, table: Optional[LineTable] = None):
         self.cmd_args = cmd_args
         self.fast = fast_ops
         self.tmp = 0
+        self.table = table
+
+    def mark(self, node, unit, code: str) -> str:
+        """Tag the code of an operation so that a runtime error points at its DML position."""
+        if self.table is None:
+            return code
+        self.table.node_locs.append((unit.file, node.line, node.col))
+        return f"\x00{len(self.table.node_locs) - 1}\x01{code}"
 
     # ------------------------------------------------------------- resolution
     def err(self, msg, node, unit) -> DMLValidationError:
@@ -372,6 +409,12 @@ class Compiler:
 
     # --------------------------------------------------------- expressions
     def expr(self, e, scope: _Scope, unit: Unit) -> str:
+        code = self._expr(e, scope, unit)
+        if type(e) in (A.Binary, A.Unary, A.Index, A.Call):
+            return self.mark(e, unit, code)
+        return code
+
+    def _expr(self, e, scope: _Scope, unit: Unit) -> str:
         t = type(e)
         if t is A.IntLit or t is A.DoubleLit or t is A.StrLit or t is A.BoolLit:
             return py_literal(e.value)

@@ -213,9 +213,9 @@ class Session:
                 unit.imports.setdefault(ns, u)
         new_units: list[Unit] = []
         self.link(unit, new_units)
-        comp = Compiler(args, fast_ops=self.stats is None)
         self._chunk += 1
         table = LineTable()
+        comp = Compiler(args, fast_ops=self.stats is None, table=table)
         em = _Emitter(table)
         for u in new_units:
             for fi in u.functions.values():
@@ -269,13 +269,24 @@ class Session:
     def locate(self, err: DMLError, tb) -> DMLError:
         """Attach the innermost DML position and the DML call stack from a traceback."""
         frames = []
-        for frame, lineno in traceback.walk_tb(tb):
+        while tb is not None:
+            frame, lineno, lasti = tb.tb_frame, tb.tb_lineno, tb.tb_lasti
+            tb = tb.tb_next
             table = self.line_tables.get(frame.f_code.co_filename)
             if table is None or lineno >= len(table.lines) or table.lines[lineno] is None:
                 continue
-            f, line, col = table.lines[lineno]
+            col = None
+            try:
+                positions = list(frame.f_code.co_positions())
+                if 0 <= lasti // 2 < len(positions):
+                    pos = positions[lasti // 2]
+                    if pos[0] == lineno:
+                        col = pos[2]
+            except (AttributeError, IndexError):       # Python < 3.11: statement positions only
+                pass
+            f, line, c = table.locate(lineno, col)
             fname = table.func_names.get(frame.f_code.co_name, frame.f_code.co_name)
-            frames.append((fname, Location(f, line, col)))
+            frames.append((fname, Location(f, line, c)))
         if frames:
             if err.location is None:
                 err.location = frames[-1][1]

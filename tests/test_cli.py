@@ -68,11 +68,12 @@ def test_runtime_error_exit_1_with_call_stack(tmp_path):
     assert p.returncode == 1
     assert p.stdout == "before\n"
     err = p.stderr.splitlines()
-    assert err[0] == f"{script}:2:3: runtime error: operator %*%: non-conformant matrices 2x3 and 2x3 (3 columns against 2 rows)"
+    assert err[0] == f"{script}:2:9: runtime error: operator %*%: non-conformant matrices 2x3 and 2x3 (3 columns against 2 rows)"
     assert err[1] == "      Y = X %*% X"
+    assert err[2] == "            ^"          # the caret stands under the failing operator
     assert "DML call stack (innermost last):" in err
     i = err.index("DML call stack (innermost last):")
-    assert err[i + 1:] == [f"  {script}:8:1 in main", f"  {script}:5:3 in outer", f"  {script}:2:3 in inner"]
+    assert err[i + 1:] == [f"  {script}:8:5 in main", f"  {script}:5:7 in outer", f"  {script}:2:9 in inner"]
     assert "Traceback" not in p.stderr
 
 

@@ -2,12 +2,14 @@
 cumulative aggregates, grouped aggregate, distinct counts.
 
 Semantics measured on SystemDS 3.4.0 (recordings in tests/data/builtins_matrix/):
-  * NaN propagates through sums, products, means, variances, min and max.
+  * NaN propagates through sums, products, means, variances, min and max,
+    except colProds, which gives 0 for a column holding a NaN.
   * Variances use the n-1 denominator; a single value has variance 0.
   * rowIndexMax/rowIndexMin return the LAST column holding the extreme value,
     skip NaN cells, and give 1 for an all-NaN row.
   * median and a scalar quantile average two neighbours for an even count
-    (SystemDS's "pick value" rule, see _pick); a matrix of quantiles never does.
+    (SystemDS's "pick value" rule on its sorted layout, see _pick_rows and _pick;
+    zeros are special there); a matrix of quantiles never averages.
   * Weighted order statistics need integer weights.
 """
 from __future__ import annotations
@@ -74,8 +76,16 @@ _ROW_COL = {
     "Sds": lambda xp, X, a: xp.sqrt(_var(xp, X, a)),
     "Maxs": lambda xp, X, a: xp.max(X, axis=a, keepdims=True),
     "Mins": lambda xp, X, a: xp.min(X, axis=a, keepdims=True),
-    "Prods": lambda xp, X, a: xp.prod(X, axis=a, keepdims=True),
+    "Prods": lambda xp, X, a: _prods(xp, X, a),
 }
+
+
+def _prods(xp, X, axis):
+    p = xp.prod(X, axis=axis, keepdims=True)
+    if axis == 0:
+        # SystemDS 3.4.0's colProds gives 0 for a column holding a NaN (rowProds and prod give NaN)
+        p = xp.where(xp.any(xp.isnan(X), axis=0, keepdims=True), 0.0, p)
+    return p
 
 
 def _row_col(name, fn, axis):
@@ -280,31 +290,43 @@ def _sorted_weighted(name, X, W):
     return x[order], w[order]
 
 
-def _pick(v, w, q: float, average: bool) -> float:
-    """SystemDS's value pick at quantile q on sorted values v (weights w, or None).
+def _pick_rows(name, X, W):
+    """SystemDS's sorted (value, weight) rows for order statistics.
 
-    Position pos = ceil(q * total weight) (1-based). When `average` is asked and the
-    total weight is even, the value is averaged with the next row's when pos sits on
-    the last copy of its row and pos < number of rows."""
+    Every non-zero value is its own row; all zeros share ONE row, weighted by their
+    count (weight 0 when there are none), at zero's place in the order. This layout
+    decides SystemDS's averaging, so median(c(0, 0, 3, 4)) is 0, not 1.5."""
     xp = backend.xp
-    n = int(v.shape[0])
-    if n == 0:
-        raise DMLRuntimeError("quantile of an empty vector")
+    v, w = _sorted_weighted(name, X, W)
     if w is None:
-        pos = int(math.ceil(q * n))
-        i = min(max(pos - 1, 0), n - 1)
-        if average and n % 2 == 0 and 0 < pos < n:
-            return float((v[i] + v[i + 1]) / 2)
-        return float(v[i])
+        w = xp.ones_like(v)
+    zero = v == 0
+    nz_v, nz_w = v[~zero], w[~zero]
+    at = int(xp.searchsorted(nz_v, 0.0, side="left"))          # negatives first; NaN stays last
+    vals = xp.concatenate([nz_v[:at], xp.zeros(1, dtype=v.dtype), nz_v[at:]])
+    wts = xp.concatenate([nz_w[:at], xp.sum(w[zero]).reshape(1), nz_w[at:]])
+    if vals.shape[0] == 1:
+        raise DMLRuntimeError(f"{name}() of an empty vector")
+    return vals, wts
+
+
+def _pick(v, w, q: float, average: bool) -> float:
+    """SystemDS's value pick at quantile q on the rows of _pick_rows.
+
+    pos = ceil(q * total weight); the row is the first whose cumulative weight
+    reaches pos. With `average` and an even total weight, the value is averaged
+    with the next non-empty row's when pos is that row's last position and
+    pos < rows - 1."""
+    xp = backend.xp
+    rows = int(v.shape[0])
     cum = xp.cumsum(w)
     total = float(cum[-1])
     pos = int(math.ceil(q * total))
-    i = min(int(xp.searchsorted(cum, pos, side="left")), n - 1)   # first row whose cumulative weight >= pos
-    t = float(cum[i])
-    if float(w[i]) == 0:                    # only for pos 0 before zero-weight rows
-        return float(v[i + 1] if i + 1 < n else v[i - 1])
-    if average and total % 2 == 0 and pos < n and not pos < t and i + 1 < n:
-        nxt = i + 1 if float(w[i + 1]) != 0 or i + 2 >= n else i + 2
+    i = min(int(xp.searchsorted(cum, pos, side="left")), rows - 1)
+    if float(w[i]) == 0:                    # the empty zero row, reached only at pos 0
+        return float(v[i + 1] if i + 1 < rows else v[i - 1])
+    if average and total % 2 == 0 and pos < rows - 1 and not pos < float(cum[i]):
+        nxt = i + 1 if float(w[i + 1]) != 0 else i + 2
         return float((v[i] + v[nxt]) / 2)
     return float(v[i])
 
@@ -312,25 +334,19 @@ def _pick(v, w, q: float, average: bool) -> float:
 def _picks(v, w, P):
     """Plain picks (no averaging) for a vector of quantiles, vectorised."""
     xp = backend.xp
-    n = int(v.shape[0])
-    if n == 0:
-        raise DMLRuntimeError("quantile of an empty vector")
-    q = P.reshape(-1)
-    if w is None:
-        pos = xp.ceil(q * n).astype(xp.int64)
-        return v[xp.clip(pos - 1, 0, n - 1)].reshape(-1, 1).astype(backend.dtype)
+    rows = int(v.shape[0])
     cum = xp.cumsum(w)
-    pos = xp.ceil(q * cum[-1])
-    i = xp.minimum(xp.searchsorted(cum, pos, side="left"), n - 1)
-    # a zero-weight row is only picked at position 0: SystemDS then takes the next row
-    i = xp.where((w[i] == 0) & (i + 1 < n), i + 1, i)
+    pos = xp.ceil(P.reshape(-1) * cum[-1])
+    i = xp.minimum(xp.searchsorted(cum, pos, side="left"), rows - 1)
+    empty = w[i] == 0
+    i = xp.where(empty, xp.where(i + 1 < rows, i + 1, i - 1), i)
     return v[i].reshape(-1, 1).astype(backend.dtype)
 
 
 @builtin("median")
 def median(X, W=None):
     """Median of a column vector (optionally weighted); an even count averages the middle pair."""
-    v, w = _sorted_weighted("median", X, W)
+    v, w = _pick_rows("median", X, W)
     return _pick(v, w, 0.5, True)
 
 
@@ -339,7 +355,7 @@ def quantile(X, a, b=None):
     """quantile(X, p), quantile(X, W, p): p a scalar (averaged pick) or a column of
     probabilities (a column of plain picks)."""
     W, P = (None, a) if b is None else (a, b)
-    v, w = _sorted_weighted("quantile", X, W)
+    v, w = _pick_rows("quantile", X, W)
     if is_matrix(P):
         return _picks(v, w, P)
     q = as_float(P, "quantile's p")
@@ -426,7 +442,8 @@ def aggregate(target, groups, fn, weights=None, ngroups=None, order=None):
     """Per-group statistic of target's values, grouped by the positive integer ids in
     `groups` (truncated toward zero). Row k of the result is group k; groups without
     values give 0 (NaN for centralmoment). Weighted: count = sum of weights, sum/min/max
-    of value*weight, weighted mean, variance with sum(weights) - 1."""
+    of value*weight, weighted mean, variance with sum(weights) - 1 (count rounds a
+    weight sum over several values, as SystemDS does)."""
     xp = backend.xp
     X = _matrix("aggregate", target, "target")
     G = _matrix("aggregate", groups, "groups")
@@ -466,7 +483,12 @@ def aggregate(target, groups, fn, weights=None, ngroups=None, order=None):
         return _group_extreme(xp, X * w, gi, k, fn == "max")
     count = per_group(w)
     if fn == "count":
-        return count.astype(backend.dtype)
+        if weights is None:
+            return count.astype(backend.dtype)
+        # SystemDS rounds the running weight after each further value (Math.round), so a
+        # group of several values reports a rounded weight sum; one value keeps its weight
+        many = per_group(xp.ones_like(w)) > 1
+        return xp.where(many, xp.floor(count + 0.5), count).astype(backend.dtype)
     total = per_group(w * X)
     if fn == "sum":
         return total.astype(backend.dtype)

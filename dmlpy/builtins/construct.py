@@ -240,8 +240,9 @@ def diag(X):
 # -------------------------------------------------------------------------- outer
 
 def _log_op(a, b):
+    """As SystemDS's log of two matrices: a cell where either operand is 0 gives 0."""
     xp = backend.xp
-    return xp.log(a) / xp.log(b)
+    return xp.where((a == 0) | (b == 0), 0.0, xp.log(a) / xp.log(b))
 
 
 _OUTER_OPS = {

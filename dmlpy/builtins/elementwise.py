@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from ..errors import DMLRuntimeError
 from ..values import format_scalar, is_matrix, type_name
@@ -134,23 +136,29 @@ for _name, (_mfn, _sfn) in _FUNCS.items():
 
 @builtin("log")
 def log(x, base=None):
-    """log(x) natural logarithm; log(x, base) = log(x) / log(base)."""
+    """log(x) natural logarithm; log(x, base) = log(x) / log(base).
+
+    As SystemDS 3.4.0: log(scalar, matrix) is computed as log(matrix, scalar), and for
+    two matrices a cell where either is 0 gives 0."""
     xp = backend.xp
     if base is None:
         if is_matrix(x):
             return xp.log(x)
         return _log_scalar(_scalar_number("log", x))
-    if is_matrix(x) or is_matrix(base):
-        X = x if is_matrix(x) else _scalar_number("log", x)
-        B = base if is_matrix(base) else _scalar_number("log", base)
-        if is_matrix(X) and is_matrix(B) and X.shape != B.shape:
-            raise DMLRuntimeError(f"log(): matrices of different shapes {X.shape[0]}x{X.shape[1]} "
-                                  f"and {B.shape[0]}x{B.shape[1]}")
-        r = xp.log(X) / xp.log(B)
-        return backend.asarray(r) if not is_matrix(r) else r.astype(backend.dtype, copy=False)
+    if is_matrix(x) and is_matrix(base):
+        if x.shape != base.shape:
+            raise DMLRuntimeError(f"log(): matrices of different shapes {x.shape[0]}x{x.shape[1]} "
+                                  f"and {base.shape[0]}x{base.shape[1]}")
+        r = xp.log(x) / xp.log(base)
+        return xp.where((x == 0) | (base == 0), 0.0, r).astype(backend.dtype)
+    if is_matrix(base):
+        x, base = base, x
+    if is_matrix(x):
+        return (xp.log(x) / xp.log(xp.asarray(_scalar_number("log", base), dtype=x.dtype))).astype(backend.dtype)
     a = _log_scalar(_scalar_number("log", x))
     b = _log_scalar(_scalar_number("log", base))
-    return float(backend.xp.float64(a) / backend.xp.float64(b))
+    with np.errstate(all="ignore"):
+        return float(np.float64(a) / np.float64(b))
 
 
 @builtin("abs")
