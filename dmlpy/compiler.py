@@ -128,7 +128,7 @@ class LineTable:
         return self.lines[lineno] if 0 < lineno < len(self.lines) else None
 
 
-_MARK = re.compile("\x00(\d+)\x01")
+_MARK = re.compile(r"\x00(\d+)\x01")
 
 
 # ------------------------------------------------------------------- the emitter
