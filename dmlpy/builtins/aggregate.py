@@ -298,6 +298,8 @@ def _pick_rows(name, X, W):
     decides SystemDS's averaging, so median(c(0, 0, 3, 4)) is 0, not 1.5."""
     xp = backend.xp
     v, w = _sorted_weighted(name, X, W)
+    if v.shape[0] == 0:
+        raise DMLRuntimeError(f"{name}() of an empty vector")
     if w is None:
         w = xp.ones_like(v)
     zero = v == 0
@@ -305,8 +307,6 @@ def _pick_rows(name, X, W):
     at = int(xp.searchsorted(nz_v, 0.0, side="left"))          # negatives first; NaN stays last
     vals = xp.concatenate([nz_v[:at], xp.zeros(1, dtype=v.dtype), nz_v[at:]])
     wts = xp.concatenate([nz_w[:at], xp.sum(w[zero]).reshape(1), nz_w[at:]])
-    if vals.shape[0] == 1:
-        raise DMLRuntimeError(f"{name}() of an empty vector")
     return vals, wts
 
 
