@@ -575,6 +575,30 @@ def test_sample_seed_is_repeatable():
     assert_matrix(call("sample", FakeContext(), 9, 30, True, 3), call("sample", FakeContext(), 9, 30, True, 3))
 
 
+def test_roll():
+    rec = "construct_roll_bitwise"
+    X = mat(rec, "in_X")
+    for key, shift in (("roll_1", 1), ("roll_3", 3), ("roll_m1", -1), ("roll_5", 5), ("roll_0", 0)):
+        assert_matrix(call("roll", X, shift), mat(rec, key))
+
+
+def test_bitwise():
+    rec = "construct_roll_bitwise"
+    A = mat(rec, "in_A")
+    i, j, d = 12, 10, 12.0
+    assert_scalar(call("bitwAnd", i, j), scalar(rec, "bitwAnd_ij"))
+    assert_scalar(call("bitwOr", i, j), scalar(rec, "bitwOr_ij"))
+    assert_scalar(call("bitwXor", i, j), scalar(rec, "bitwXor_ij"))
+    assert_scalar(call("bitwShiftL", i, 2), scalar(rec, "bitwShiftL_i2"))
+    assert_scalar(call("bitwShiftR", i, 2), scalar(rec, "bitwShiftR_i2"))
+    assert_scalar(call("bitwAnd", d, d - 2.5), scalar(rec, "bitwAnd_dd"))
+    assert_matrix(call("bitwAnd", A, 10), mat(rec, "bitwAnd_A10"))
+    assert_matrix(call("bitwXor", A, A * 2), mat(rec, "bitwXor_AA"))
+    assert_matrix(call("bitwShiftL", A, 1), mat(rec, "bitwShiftL_A1"))
+    assert_matrix(call("bitwShiftR", A, 1), mat(rec, "bitwShiftR_A1"))
+    assert_matrix(call("bitwOr", A, 3), mat(rec, "bitwOr_A3"))
+
+
 # =============================================================== errors SystemDS raises too
 
 def _b():
@@ -594,6 +618,7 @@ ERRORS = {
     "onehot_zero": lambda: call("toOneHot", np.array([[0.0], [1]]), 4),
     "cumsumprod_one_column": lambda: call("cumsumprod", np.array([[1.0], [2], [3]])),
     "removeEmpty_bad_margin": lambda: call("removeEmpty", target=np.array([[1.0, 2]]), margin="foo"),
+    "cbind_one_matrix": lambda: call("cbind", np.ones((2, 2))),
     "cbind_rows_mismatch": lambda: call("cbind", np.ones((2, 2)), np.ones((3, 1))),
     "rbind_cols_mismatch": lambda: call("rbind", np.ones((2, 2)), np.ones((1, 3))),
     "aggregate_group_zero": lambda: call("aggregate", target=np.array([[1.0], [2]]),

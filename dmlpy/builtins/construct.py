@@ -196,8 +196,8 @@ def rev(X):
 
 def _bind(name, args, axis):
     xp = backend.xp
-    if not args:
-        raise DMLRuntimeError(f"{name}() needs at least one matrix")
+    if len(args) < 2:
+        raise DMLRuntimeError(f"{name}() needs at least two matrices")
     for a in args:
         _matrix(name, a)
     other = 1 - axis

@@ -289,3 +289,4 @@ def xor(a, b):
     if ka == "int" and kb == "int":
         raise DMLRuntimeError("xor() is not defined for two int operands (SystemDS 3.4.0)")
     return float((a != 0) != (b != 0))
+
