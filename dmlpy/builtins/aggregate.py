@@ -402,7 +402,7 @@ def _accumulate(xp, X, ufunc):
     if hasattr(ufunc, "accumulate"):
         try:
             return ufunc.accumulate(X, axis=0)
-        except NotImplementedError:
+        except Exception:       # CuPy versions without accumulate for this ufunc
             pass
     # fallback (backends without ufunc.accumulate): doubling scan, log2(n) vectorised steps
     out = X.copy()
