@@ -12,8 +12,6 @@ Semantics measured on SystemDS 3.4.0 (recordings in tests/data/builtins_matrix/)
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import backend, ops
