@@ -65,6 +65,8 @@ _HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%
 _SCALAR_CASTS = {("scalar", "double"): "_cast_double", ("scalar", "int"): "_cast_int",
                  ("scalar", "boolean"): "_cast_boolean"}
 _NUMBER = {"i", "d", "n"}
+# Names SystemDS reads as double constants unless a variable of that name exists.
+_CONSTANTS = {"NaN": "_NAN", "Inf": "_INF"}
 _ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
 _TYPE_WORDS = {"i": "int", "d": "double", "b": "boolean", "n": "number", "s": "string", "m": "matrix",
                "l": "list", "f": "frame"}
@@ -372,6 +374,8 @@ class Compiler:
         if t is A.BoolLit:
             return "b"
         if t is A.Name:
+            if e.name in _CONSTANTS and not scope.known(e.name):
+                return "d"
             return scope.type(e.name)
         if t is A.CmdArg:
             v = self.cmd_args.get(e.name)
@@ -420,6 +424,8 @@ class Compiler:
             return py_literal(e.value)
         if t is A.Name:
             if not scope.known(e.name):
+                if e.name in _CONSTANTS:
+                    return _CONSTANTS[e.name]
                 raise self.err(f"undefined variable '{e.name}'", e, unit)
             return mangle(e.name)
         if t is A.CmdArg:

@@ -226,9 +226,17 @@ def length(X):
     raise DMLRuntimeError(f"length() is not defined for a {type_name(X)}")
 
 
+# Below this many cells sum() accumulates in extended precision: SystemDS's Kahan-compensated sum
+# prints the correctly rounded digits (sum of 0.1, 0.2, 0.3 is 0.6), which plain float64 summation
+# misses; above it, numpy's pairwise float64 sum keeps large sums fast.
+_WIDE_SUM_LIMIT = 1 << 20
+
+
 @builtin("sum")
 def sum_(X):
     if is_matrix(X):
+        if backend.xp is np and X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
+            return float(np.sum(X, dtype=np.longdouble))
         return float(backend.xp.sum(X))
     if type(X) in _SCALAR:
         return X
