@@ -71,6 +71,7 @@ class Arg(Node):
 class Call(Node):
     name: str             # possibly "ns::f" or a dotted builtin name
     args: list[Arg]
+    whole_rhs: bool = False   # the whole right-hand side of an assignment (where ifdef may stand)
 
 
 @dataclass(eq=False)

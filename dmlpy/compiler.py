@@ -65,6 +65,8 @@ _HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%
 _SCALAR_CASTS = {("scalar", "double"): "_cast_double", ("scalar", "int"): "_cast_int",
                  ("scalar", "boolean"): "_cast_boolean"}
 _NUMBER = {"i", "d", "n"}
+_LOOP_OPTIONS = {"check", "par", "mode", "opt", "log", "taskpartitioner", "tasksize", "datapartitioner",
+                 "resultmerge", "profile"}
 # Names SystemDS reads as double constants unless a variable of that name exists.
 _CONSTANTS = {"NaN": "_NAN", "Inf": "_INF"}
 _ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
@@ -481,6 +483,9 @@ class Compiler:
     def call(self, c: A.Call, scope, unit, nret: int) -> str:
         name = c.name
         if name == "ifdef":
+            if not c.whole_rhs:
+                raise self.err("ifdef($name, default) may only be the whole right-hand side of an assignment "
+                               "(x = ifdef($name, default)), as in SystemDS", c, unit)
             if len(c.args) != 2 or not isinstance(c.args[0].value, A.CmdArg):
                 raise self.err("ifdef() takes a $parameter and a default value: ifdef($name, default)", c, unit)
             p = c.args[0].value.name
@@ -488,11 +493,13 @@ class Compiler:
                 return py_literal(self.cmd_args[p])
             return self.expr(c.args[1].value, scope, unit)
         if name == "exists" and len(c.args) == 1:
-            # SystemDS answers TRUE only for a defined matrix/list/frame variable: scalars are
-            # constant-propagated away and a string names no variable.
+            # TRUE for a defined matrix/list/frame variable, named directly or by a string literal
+            # (SystemDS constant-propagates scalars away, so a scalar variable never "exists").
             arg = c.args[0].value
             if isinstance(arg, A.Name):
                 return f"_exists({mangle(arg.name)!r}, locals())"
+            if isinstance(arg, A.StrLit):
+                return f"_exists({mangle(arg.value)!r}, locals())"
             self.expr(arg, scope, unit)
             return "False"
         kind, target = self.resolve_function(name, unit, c)
@@ -584,6 +591,8 @@ class Compiler:
                 if not scope.known(s.target.name):
                     raise self.err(f"'+=' on the undefined variable '{s.target.name}'", s, unit)
                 value = A.Binary(s.line, s.col, "+", s.target, s.value)
+            if isinstance(value, A.Call) and value.name == "ifdef":
+                value.whole_rhs = True
             code = self.expr(value, scope, unit)
             if isinstance(s.target, A.Name):
                 em.line(f"{mangle(s.target.name)} = {code}", loc)
@@ -642,9 +651,9 @@ class Compiler:
             if it.step is not None:
                 args.append(self.expr(it.step, scope, unit))
             for opt in s.options:
-                if not s.parfor and opt.name not in ("check", "par", "mode", "opt", "log", "taskpartitioner",
-                                                     "tasksize", "datapartitioner", "resultmerge"):
-                    raise self.err(f"unknown loop option '{opt.name}'", opt, unit)
+                if opt.name not in _LOOP_OPTIONS:
+                    raise self.err(f"unknown {'parfor' if s.parfor else 'for'} option '{opt.name}' "
+                                   f"(options: {', '.join(sorted(_LOOP_OPTIONS))})", opt, unit)
             if s.parfor and not any(o.name == "check" and isinstance(o.value, A.IntLit) and o.value.value == 0
                                     for o in s.options):
                 carried = loop_carried_variables(s.body)

@@ -160,31 +160,36 @@ class Session:
             unit.functions[fd.name] = FunctionInfo(fd, unit, f"F{unit.uid}_{fd.name.replace('.', '_')}")
         return unit
 
-    def resolve_source(self, path: str, base_dir: str, unit: Unit, node) -> str:
-        candidates = [os.path.join(base_dir, path), os.path.join(base_dir, "scripts", path),
-                      os.path.join(str(SHIPPED_SCRIPTS), path)]
-        if path.startswith("scripts/"):
-            candidates.append(os.path.join(str(SHIPPED_SCRIPTS), path[len("scripts/"):]))
+    def resolve_source(self, path: str, wd: str, unit: Unit, node) -> str:
+        """The file a source() names: wd/path (wd from setwd, relative to the working directory),
+        then scripts/wd/path there, then dmlpy's shipped scripts/wd/path."""
+        base_dir = wd if os.path.isabs(wd) else os.path.join(self.workdir, wd)
+        candidates = [os.path.join(base_dir, path), os.path.join(self.workdir, "scripts", wd, path)]
+        if not os.path.isabs(wd):
+            candidates.append(os.path.join(str(SHIPPED_SCRIPTS), wd, path))
+            rel = os.path.normpath(os.path.join(wd, path))
+            if rel.startswith("scripts" + os.sep):
+                candidates.append(os.path.join(str(SHIPPED_SCRIPTS), rel[len("scripts" + os.sep):]))
         if os.path.isabs(path):
             candidates = [path]
         for c in candidates:
             if os.path.isfile(c):
                 return os.path.abspath(c)
         raise DMLValidationError(f"cannot find the sourced file '{path}' (looked in {base_dir}, "
-                                 f"{os.path.join(base_dir, 'scripts')} and dmlpy's scripts)",
+                                 f"{os.path.join(self.workdir, 'scripts', wd)} and dmlpy's scripts)",
                                  Location(unit.file, node.line, node.col))
 
     def link(self, unit: Unit, new_units: list) -> None:
         """Resolve the source() statements of a unit, loading each file once."""
-        base = self.workdir
+        wd = ""
 
         def visit(stmts):
-            nonlocal base
+            nonlocal wd
             for s in stmts:
                 if isinstance(s, A.Setwd):
-                    base = s.path if os.path.isabs(s.path) else os.path.join(self.workdir, s.path)
+                    wd = s.path
                 elif isinstance(s, A.Source):
-                    path = self.resolve_source(s.path, base, unit, s)
+                    path = self.resolve_source(s.path, wd, unit, s)
                     target = self.units.get(path)
                     if target is None:
                         target = self._new_unit(path, parse_file(path))

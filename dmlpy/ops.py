@@ -397,9 +397,6 @@ def set_index(X, rl, ru, cl, cu, value, name="matrix"):
             raise DMLRuntimeError(
                 f"left indexing {name}[{r0 + 1}:{r1}, {c0 + 1}:{c1}] selects {r1 - r0}x{c1 - c0} cells "
                 f"but the right-hand side is {_shape(value)}")
-    elif type(value) is bool:
-        raise DMLRuntimeError(f"left indexing {name}[...] = {'TRUE' if value else 'FALSE'}: "
-                              "a matrix cell takes a number, not a boolean")
     elif type(value) in _NUM:
         if r1 - r0 != 1 or c1 - c0 != 1:
             raise DMLRuntimeError(f"left indexing {name}[{r0 + 1}:{r1}, {c0 + 1}:{c1}] with a scalar: "

@@ -125,11 +125,11 @@ class _ToAst(Transformer):
     # -- literals and names
     def int_lit(self, c):
         t = c[0]
-        return A.IntLit(t.line, t.column, int(str(t).rstrip("lL")))
+        return A.IntLit(t.line, t.column, int(str(t)))
 
     def double_lit(self, c):
         t = c[0]
-        return A.DoubleLit(t.line, t.column, float(str(t).rstrip("lL")))
+        return A.DoubleLit(t.line, t.column, float(str(t)))
 
     def string_lit(self, c):
         t = c[0]

@@ -121,7 +121,7 @@ def table(A, B, *rest):
 
 # ------------------------------------------------------------------------- order
 
-@builtin("order")
+@builtin("order", named_only=True)
 def order(target, by=1, decreasing=False, index_return=False):
     """Sort the rows of target by column `by` (or by several columns, a vector of
     indices, lexicographically); index.return gives the 1-based row order instead."""
@@ -145,7 +145,7 @@ def order(target, by=1, decreasing=False, index_return=False):
 
 # ------------------------------------------------------------------ removeEmpty
 
-@builtin("removeEmpty")
+@builtin("removeEmpty", named_only=True)
 def remove_empty(target, margin, select=None, empty_return=True):
     """Drop all-zero rows (margin="rows") or columns ("cols"), or keep those where
     select != 0. NaN is not empty."""
@@ -173,7 +173,7 @@ def remove_empty(target, margin, select=None, empty_return=True):
 
 # ---------------------------------------------------------------- replace, rev
 
-@builtin("replace")
+@builtin("replace", named_only=True)
 def replace(target, pattern, replacement):
     """Copy of target with every cell equal to pattern replaced (a NaN pattern matches NaN)."""
     xp = backend.xp

@@ -1,6 +1,7 @@
 """The core builtins every DML program uses: printing, checks, construction, shape, casts, lists."""
 from __future__ import annotations
 
+import re
 import time as _time
 
 import numpy as np
@@ -68,9 +69,42 @@ def as_matrix_arg(v, what="argument"):
 
 # ------------------------------------------------------------------ printing
 
+_FORMAT_SPEC = re.compile(r"%(-?\d*(?:\.\d+)?)([dsfegx%])")
+
+
+def java_format(fmt: str, args) -> str:
+    """print("...%d...%s", a, b): Java's String.format for the common conversions."""
+    it = iter(args)
+
+    def conv(m):
+        flags, kind = m.group(1), m.group(2)
+        if kind == "%":
+            return "%"
+        try:
+            v = next(it)
+        except StopIteration:
+            raise DMLRuntimeError(f"print(): the format {fmt!r} needs more arguments") from None
+        if kind == "s":
+            text = to_string(v)
+            return ("%" + flags + "s") % text
+        if kind in "dx":
+            if type(v) is not int:
+                raise DMLRuntimeError(f"print(): %{kind} needs an integer, not a {type_name(v)}")
+            return ("%" + flags + kind) % v
+        if type(v) not in (int, float):
+            raise DMLRuntimeError(f"print(): %{kind} needs a number, not a {type_name(v)}")
+        return ("%" + flags + kind) % float(v)
+    return _FORMAT_SPEC.sub(conv, fmt)
+
+
 @builtin("print")
-def print_(ctx, value=""):
-    """print(x): the value's text and a newline."""
+def print_(ctx, value="", *args):
+    """print(x): the value's text and a newline; print(format, args...) formats like Java."""
+    if args:
+        if type(value) is not str:
+            raise DMLRuntimeError("print() with several arguments needs a format string first")
+        ctx.write(java_format(value, args) + "\n")
+        return
     ctx.write(to_string(value) + "\n")
 
 
@@ -221,9 +255,7 @@ def length(X):
         return int(X.shape[0] * X.shape[1])
     if type(X) is DMLList:
         return len(X.items)
-    if type(X) in _SCALAR or type(X) is str:
-        return 1
-    raise DMLRuntimeError(f"length() is not defined for a {type_name(X)}")
+    raise DMLRuntimeError(f"length() needs a matrix, frame or list, not a {type_name(X)}")
 
 
 # Below this many cells sum() accumulates in extended precision: SystemDS's Kahan-compensated sum

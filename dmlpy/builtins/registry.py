@@ -45,6 +45,7 @@ class Builtin:
     returns: int                    # number of values returned
     wants_ctx: bool                 # first Python parameter is the context
     doc: str = ""
+    named_only: bool = False        # SystemDS's "parameterized builtins" take only named arguments
 
 
 REGISTRY: dict[str, Builtin] = {}
@@ -60,8 +61,8 @@ def _dml_name(py_name: str) -> str:
 _DOTTED = {"index_return", "empty_return", "lower_tail"}
 
 
-def builtin(*names: str, returns: int = 1):
-    """Register a function under one or more DML names."""
+def builtin(*names: str, returns: int = 1, named_only: bool = False):
+    """Register a function under one or more DML names (named_only: no positional arguments)."""
     def register(func: Callable) -> Callable:
         sig = inspect.signature(func)
         params, py_params, required = [], [], set()
@@ -85,7 +86,7 @@ def builtin(*names: str, returns: int = 1):
             if n in REGISTRY:
                 raise RuntimeError(f"builtin {n} registered twice")
             REGISTRY[n] = Builtin(n, func, params, py_params, required, varargs, varkw,
-                                  returns, wants_ctx, (func.__doc__ or "").strip())
+                                  returns, wants_ctx, (func.__doc__ or "").strip(), named_only)
         return func
     return register
 
@@ -100,6 +101,10 @@ def bind_call(b: Builtin, n_positional: int, names: list[str], location=None):
     Returns the Python keyword name for each named argument, in order.
     Raises DMLValidationError with one uniform wording.
     """
+    if b.named_only and n_positional:
+        raise DMLValidationError(
+            f"{b.name}() takes named arguments only ({', '.join(p + '=...' for p in b.params if p in b.required)})",
+            location)
     if n_positional > len(b.params) and not b.varargs:
         raise DMLValidationError(
             f"{b.name}() takes at most {len(b.params)} positional argument"
