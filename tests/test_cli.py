@@ -21,7 +21,7 @@ def test_inline_code_prints_and_exits_zero():
 
 def test_script_with_nvargs_and_args(tmp_path):
     script = tmp_path / "s.dml"
-    script.write_text('print($name + " " + ($n + 1) + " " + $1)\nprint(ifdef($missing, 3.5))\n')
+    script.write_text('print($name + " " + ($n + 1) + " " + $1)\nv = ifdef($missing, 3.5)\nprint(v)\n')
     p = dmlpy(str(script), "-args", "pos", "-nvargs", "name=abc", "n=41")
     assert p.returncode == 0, p.stderr
     assert p.stdout == "abc 42 pos\n3.5\n"
