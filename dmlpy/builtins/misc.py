@@ -160,7 +160,9 @@ def ppred(X, Y, op):
 def roll(X, shift):
     """The rows of X rotated down by shift (negative: up); shift is truncated to an integer."""
     if not is_matrix(X):
-        raise DMLRuntimeError(f"Expected {type_name(X)} to be a matrix argument for function roll().")
+        from ..values import to_string
+        shown = to_string(X) if isinstance(X, (bool, int, float, str)) else type_name(X)
+        raise DMLRuntimeError(f"Expected {shown} to be a matrix argument for function roll().")
     s = _scalar_number(shift, "roll")
     s = int(s) if isinstance(s, int) else int(math.trunc(s))
     return backend.xp.ascontiguousarray(backend.xp.roll(X, s, axis=0))
