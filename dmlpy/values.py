@@ -229,8 +229,31 @@ def to_string(v) -> str:
     if type(v) is DMLList:
         return list_to_string(v)
     if type(v) is Frame:
-        return "Frame"
+        return frame_to_string(v)
     return format_scalar(v)
+
+
+def frame_to_string(f: Frame) -> str:
+    """SystemDS's frame layout: a header with the shape, column names and schema, then the rows."""
+    ncol = len(f.columns)
+    nrow = len(f.columns[0]) if ncol else 0
+    names = f.names or [f"C{j + 1}" for j in range(ncol)]
+    schema = f.schema or ["STRING"] * ncol
+    lines = [f"# FRAME: nrow = {nrow}, ncol = {ncol}", "# " + " ".join(names), "# " + " ".join(schema)]
+    for i in range(nrow):
+        cells = []
+        for j in range(ncol):
+            v = f.columns[j][i]
+            if v is None:
+                cells.append("null")
+            elif schema[j] in ("INT32", "INT64") and isinstance(v, (int, float)):
+                cells.append(str(int(v)))
+            elif isinstance(v, (int, float, bool)):
+                cells.append(format_scalar(v))
+            else:
+                cells.append(str(v))
+        lines.append(" ".join(cells))
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------- conversions

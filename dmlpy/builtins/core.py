@@ -353,7 +353,10 @@ def as_frame(X):
         return X
     if is_matrix(X):
         a = backend.to_host(X)
-        return Frame([[float(v) for v in a[:, j]] for j in range(a.shape[1])], None, ["FP64"] * a.shape[1])
+        # SystemDS types a column of whole numbers as INT32 (measured), others as FP64
+        schema = ["INT32" if np.all(np.isfinite(a[:, j])) and np.all(a[:, j] == np.round(a[:, j])) else "FP64"
+                  for j in range(a.shape[1])]
+        return Frame([[float(v) for v in a[:, j]] for j in range(a.shape[1])], None, schema)
     if type(X) in _SCALAR or type(X) is str:
         return Frame([[X]], None, ["STRING" if type(X) is str else "FP64"])
     raise DMLRuntimeError(f"as.frame() is not defined for a {type_name(X)}")
