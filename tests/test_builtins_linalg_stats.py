@@ -126,7 +126,8 @@ def test_rectangular_qr_matches_systemds(s):
 def test_decomposition_identities(s):
     X, S, b = RANDOM[f"X{s}"], RANDOM[f"S{s}"], RANDOM[f"b{s}"]
     n = X.shape[0]
-    np.testing.assert_allclose(X @ L.solve(X, b), b, atol=1e-10)
+    for j in range(b.shape[1]):
+        np.testing.assert_allclose(X @ L.solve(X, b[:, j:j + 1]), b[:, j:j + 1], atol=1e-10)
     np.testing.assert_allclose(X @ L.inv(X), np.eye(n), atol=1e-10)
     c = L.cholesky(S)
     assert np.all(np.triu(c, 1) == 0)
@@ -155,7 +156,7 @@ def test_inputs_are_not_modified():
     for f in (L.inv, L.qr, L.lu, L.det, L.eigen, L.svd, L.trace):
         f(X)
     L.cholesky(S)
-    L.solve(X, RANDOM["b3"])
+    L.solve(X, RANDOM["b3"][:, :1])
     assert np.array_equal(X, before_x) and np.array_equal(S, before_s)
 
 
@@ -212,6 +213,8 @@ ERROR_CALLS = {
     "solve_nonsquare": lambda: L.solve(M32, np.ones((3, 1))),
     "solve_rows": lambda: L.solve(np.array([[1.0, 2], [3, 4]]), np.ones((3, 1))),
     "solve_zero": lambda: L.solve(np.zeros((2, 2)), np.ones((2, 1))),
+    "solve_matrix_rhs": lambda: L.solve(np.eye(2), np.ones((2, 2))),
+    "solve_row_rhs": lambda: L.solve(np.eye(2), np.ones((1, 2))),
     "inv_zero": lambda: L.inv(np.zeros((2, 2))),
     "inv_nonsquare": lambda: L.inv(M32),
     "cholesky_nonsymmetric": lambda: L.cholesky(np.array([[1.0, 2], [3, 1]])),
@@ -426,12 +429,20 @@ class FakeContext:
 
 
 def test_eval_expands_lists_and_binds_names():
-    ctx = FakeContext({"f": lambda a, b: a * 10 + b, "g": lambda a, b: a - b, "h": lambda a, b: (a - b, a + b)})
-    assert call("eval", ctx, "f", DMLList([2.0, 3.0])) == 23.0
-    assert call("eval", ctx, "f", 2.0, 3.0) == 23.0
-    assert call("eval", ctx, "g", DMLList([3.0, 2.0], ["b", "a"])) == -1.0
-    assert call("eval", ctx, "g", 2.0, b=3.0) == -1.0
-    assert call("eval", ctx, "h", DMLList([2.0, 3.0])) == -1.0          # the first output
+    ctx = FakeContext({"f": lambda a, b: a * 10 + b, "g": lambda a, b: a - b, "h": lambda a, b: (a - b, a + b),
+                       "m": lambda a: np.full((2, 2), a), "b": lambda a: a > 1, "l": lambda a: DMLList([a])})
+    one = lambda v: np.array([[v]])                                   # noqa: E731
+    # SystemDS's eval returns a matrix: a scalar result becomes 1x1 (recorded in
+    # tests/conformance/expected/builtins/eval_function_by_name.json: print shows "6.000")
+    close(call("eval", ctx, "f", DMLList([2.0, 3.0])), one(23.0), atol=0)
+    close(call("eval", ctx, "f", 2.0, 3.0), one(23.0), atol=0)
+    close(call("eval", ctx, "g", DMLList([3.0, 2.0], ["b", "a"])), one(-1.0), atol=0)
+    close(call("eval", ctx, "g", 2.0, b=3.0), one(-1.0), atol=0)
+    close(call("eval", ctx, "h", DMLList([2.0, 3.0])), one(-1.0), atol=0)    # the first output
+    close(call("eval", ctx, "b", 2.0), one(1.0), atol=0)
+    close(call("eval", ctx, "m", 2.0), np.full((2, 2), 2.0), atol=0)
+    with pytest.raises(DMLRuntimeError, match="Invalid eval return type: LIST"):
+        call("eval", ctx, "l", 2.0)
     out = call("evalList", ctx, "h", DMLList([2.0, 3.0]))
     assert isinstance(out, DMLList) and out.items == [-1.0, 5.0]
     with pytest.raises(DMLRuntimeError, match="function name"):

@@ -3,7 +3,7 @@ pchisq, qchisq, pf, qf, pt, qt.
 
 SystemDS takes the distribution parameters by name (target=, mean=, sd=, rate=,
 df=, df1=, df2=, lower.tail=) and ignores names it does not know, so these
-builtins take ``**params``. Targets are scalars. The special functions
+builtins take ``**params`` besides target and lower.tail. Targets are scalars. The special functions
 (incomplete gamma and beta, the normal quantile) are written here so that the
 runtime needs nothing beyond NumPy; they are accurate to about 1e-14, and the
 inverses are refined until the bracket is as tight as doubles allow.
@@ -534,20 +534,35 @@ def _dist_name(params) -> str:
     return dist
 
 
+def _collect(params, target, lower_tail, dist=None):
+    """One dict of the call's arguments, as SystemDS sees its parameter map."""
+    params = dict(params)
+    if target is not None:
+        params["target"] = target
+    if lower_tail is not None:
+        params["lower.tail"] = lower_tail
+    if dist is not None:
+        params["dist"] = dist
+    return params
+
+
 @builtin("cdf")
-def cdf(**params):
+def cdf(target=None, dist=None, lower_tail=None, **params):
     """P[X <= target] (or P[X > target] with lower.tail=FALSE) for dist normal, exp, chisq, f or t."""
+    params = _collect(params, target, lower_tail, dist)
     return _cdf(_dist_name(params), params)
 
 
 @builtin("icdf")
-def icdf(**params):
+def icdf(target=None, dist=None, lower_tail=None, **params):
     """The quantile q with P[X <= q] = target for dist normal, exp, chisq, f or t."""
+    params = _collect(params, target, lower_tail, dist)
     return _icdf(_dist_name(params), params)
 
 
 def _named(kind: str, dist: str):
-    def func(**params):
+    def func(target=None, lower_tail=None, **params):
+        params = _collect(params, target, lower_tail)
         return _cdf(dist, params) if kind == "p" else _icdf(dist, params)
     func.__name__ = f"{kind}{dist}"
     func.__doc__ = (f"cdf(dist=\"{dist}\", ...)" if kind == "p" else f"icdf(dist=\"{dist}\", ...)")

@@ -123,9 +123,11 @@ def qr(A):
 
 @builtin("solve")
 def solve(A, b):
-    """x with A %*% x = b for a square A (through Householder QR, as SystemDS)."""
+    """x with A %*% x = b for a square A and a vector b (through Householder QR, as SystemDS)."""
     _matrix(A, "solve")
     _matrix(b, "solve")
+    if b.shape[0] > 1 and b.shape[1] > 1:
+        raise DMLRuntimeError("Second input to solve() must be a vector")
     if A.shape[0] != A.shape[1]:
         raise DMLRuntimeError("The A matrix, in solve(A,b) should have squared dimensions.")
     w, rdiag = _householder_qr(A)

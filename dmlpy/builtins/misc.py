@@ -44,11 +44,24 @@ def _eval_outputs(ctx, fname, args, kwargs, func):
 @builtin("eval")
 def eval_(ctx, fname, *args, **kwargs):
     """Call the DML function named fname with the given arguments (or the elements of one
-    list, bound by name when the list is named); the result is its first output."""
+    list, bound by name when the list is named). The result is its first output, as a
+    matrix: SystemDS turns a scalar result into a 1x1 matrix."""
     outputs = _eval_outputs(ctx, fname, args, kwargs, "eval")
     if not outputs:
         raise DMLRuntimeError(f"eval(): function '{fname}' returns no value")
-    return outputs[0]
+    value = outputs[0]
+    if is_matrix(value):
+        return value
+    if isinstance(value, (bool, int, float)):
+        return backend.xp.full((1, 1), float(value), dtype=backend.dtype)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = 0.0
+        return backend.xp.full((1, 1), number, dtype=backend.dtype)
+    raise DMLRuntimeError(f"Invalid eval return type: {type_name(value).upper()} "
+                          "(valid: matrix/frame/scalar; where frames or scalars are converted to output matrices)")
 
 
 @builtin("evalList")
