@@ -292,6 +292,8 @@ def not_(a):
 
 
 def matmul(a, b):
+    if type(a) is _ND and type(b) is _ND and a.shape[1] == b.shape[0]:
+        return a @ b
     if not (_ismat(a) and _ismat(b)):
         raise DMLRuntimeError(f"operator %*% needs two matrices, not {type_name(a)} and {type_name(b)}")
     if a.shape[1] != b.shape[0]:

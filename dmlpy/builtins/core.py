@@ -261,15 +261,15 @@ def length(X):
 # Below this many cells sum() accumulates in extended precision: SystemDS's Kahan-compensated sum
 # prints the correctly rounded digits (sum of 0.1, 0.2, 0.3 is 0.6), which plain float64 summation
 # misses; above it, numpy's pairwise float64 sum keeps large sums fast.
-_WIDE_SUM_LIMIT = 1 << 20
+_WIDE_SUM_LIMIT = 1 << 16
 
 
 @builtin("sum")
 def sum_(X):
     if is_matrix(X):
         if backend.xp is np and X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
-            return float(np.sum(X, dtype=np.longdouble))
-        return float(backend.xp.sum(X))
+            return float(X.sum(dtype=np.longdouble))
+        return float(X.sum())
     if type(X) in _SCALAR:
         return X
     raise DMLRuntimeError(f"sum() needs a matrix, not a {type_name(X)}")
