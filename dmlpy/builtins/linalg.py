@@ -362,9 +362,8 @@ def _implicit_ql(main, secondary, z: np.ndarray):
                 u = s * t
                 d[i + 1] = q + u
                 q = c * t - h
-                zi = z[:, i].copy()
-                z[:, i] = c * zi - s * z[:, i + 1]
-                z[:, i + 1] = s * zi + c * z[:, i + 1]
+                pair = z[:, i:i + 2]
+                pair[...] = pair @ np.array([[c, s], [-s, c]])
                 i -= 1
             if t == 0.0 and i >= j:
                 continue
@@ -823,9 +822,12 @@ def _hypot_all(x: np.ndarray) -> float:
 
 def _rotate(mat: np.ndarray, j: int, k: int, cs: float, sn: float) -> None:
     """Columns j, k <- (cs*c_j + sn*c_k, -sn*c_j + cs*c_k)."""
-    cj = mat[:, j].copy()
-    mat[:, j] = cs * cj + sn * mat[:, k]
-    mat[:, k] = -sn * cj + cs * mat[:, k]
+    g = np.array([[cs, -sn], [sn, cs]])
+    if k == j + 1:
+        pair = mat[:, j:j + 2]
+        pair[...] = pair @ g
+    else:
+        mat[:, [j, k]] = mat[:, [j, k]] @ g
 
 
 def _bidiagonal_qr(s, e, u, v, m, n, p):
