@@ -35,6 +35,7 @@ def _load(name):
 RANDOM, _ = _load("linalg_random")
 FIXED, FIXED_OUT = _load("linalg_fixed")
 DIST, DIST_OUT = _load("distributions")
+EINSUM, EINSUM_OUT = _load("einsum")
 MISC, MISC_OUT = _load("misc")
 ERRORS = json.loads((DATA / "errors.json").read_text())
 
@@ -206,6 +207,21 @@ def test_fixed_decompositions_match_systemds():
     assert f"trace={L.trace(np.array([[0.1, 9], [9, 0.2]]))!r}" in FIXED_OUT
 
 
+def test_einsum_matches_systemds():
+    A = np.arange(1.0, 7.0).reshape(2, 3)
+    B = np.array([[0.5, -1], [2, 3], [1, -2]])
+    v = np.array([[1.0], [-2], [3]])
+    w = np.array([[2.0, 0.5]])
+    Q = np.array([[4.0, 1], [7, 2]])
+    cases = {"matmul": ("ij,jk->ik", A, B), "gram": ("ij,kj->ik", A, A), "transpose": ("ij->ji", A),
+             "rowsums": ("ij->i", A), "colsums": ("ij->j", A), "matvec": ("ij,j->i", A, v),
+             "outer": ("i,j->ij", v, w), "diag": ("ii->i", Q), "chain": ("ij,jk,kl->il", A, B, Q)}
+    for key, (eq, *ops) in cases.items():
+        close(L.einsum(eq, *ops), EINSUM[key], atol=0)
+    got = f"sum={L.einsum('ij->', A)!r}\ntrace={L.einsum('ii->', Q)!r}\ndot={L.einsum('i,i->', v, v)!r}\n"
+    assert got == EINSUM_OUT
+
+
 # ------------------------------------------------------------------ errors
 
 M32 = np.arange(1.0, 7.0).reshape(3, 2)
@@ -226,6 +242,7 @@ ERROR_CALLS = {
     "trace_nonsquare": lambda: L.trace(M32),
     "eigen_nonsquare": lambda: L.eigen(M32),
     "fft_size": lambda: L.fft(np.arange(1.0, 7.0).reshape(2, 3)),
+    "einsum_dims": lambda: L.einsum("ij,jk->ik", np.eye(2), np.ones((3, 1))),
     "qnorm_range": lambda: call("qnorm", target=1.3),
     "qchisq_range": lambda: call("qchisq", target=-0.1, df=3),
     "pnorm_sd": lambda: call("pnorm", target=1, sd=0),

@@ -1007,3 +1007,45 @@ def ifft_linearized(re, im=None):
     """[re, im] = ifft_linearized(re, im): the inverse 1-D transform of each row."""
     _fft_input(re, "ifft_linearized", True)
     return _complex_parts(backend.xp.fft.ifft(_complex(re, im, "ifft_linearized"), axis=1))
+
+
+# ----------------------------------------------------------------- einsum
+
+@builtin("einsum")
+def einsum(equation, *operands):
+    """Einstein summation over matrices, e.g. einsum("ij,jk->ik", A, B). A one-letter
+    term takes a vector (n x 1 or 1 x n); a one-letter output is a column vector and an
+    empty output a double."""
+    xp = backend.xp
+    if not isinstance(equation, str) or "->" not in equation:
+        raise DMLRuntimeError(f"einsum: the equation must have the form 'terms->output', got {equation!r}")
+    lhs, out = equation.replace(" ", "").split("->", 1)
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise DMLRuntimeError(f"einsum: the equation has {len(terms)} input term(s) but "
+                              f"{len(operands)} matrices are given")
+    dims: dict[str, int] = {}
+    arrays = []
+    for term, op in zip(terms, operands):
+        _matrix(op, "einsum")
+        if len(term) == 1:
+            if op.shape[0] != 1 and op.shape[1] != 1:
+                raise DMLRuntimeError(f"einsum: term '{term}' needs a vector, got a {op.shape[0]}x{op.shape[1]} matrix")
+            arr, sizes = op.reshape(-1), (op.size,)
+        elif len(term) == 2:
+            arr, sizes = op, op.shape
+        else:
+            raise DMLRuntimeError(f"einsum: term '{term}' must have one or two indices")
+        for ch, size in zip(term, sizes):
+            if ch in dims and dims[ch] != size:
+                raise DMLRuntimeError(f"Einsum: Character '{ch}' expected to be dim {dims[ch]}, but found {size}")
+            dims.setdefault(ch, size)
+        arrays.append(arr)
+    if len(out) > 2 or any(ch not in dims for ch in out):
+        raise DMLRuntimeError(f"einsum: invalid output '{out}'")
+    result = xp.einsum(f"{','.join(terms)}->{out}", *arrays)
+    if len(out) == 0:
+        return float(result)
+    if len(out) == 1:
+        return xp.ascontiguousarray(result.reshape(-1, 1), dtype=backend.dtype)
+    return xp.ascontiguousarray(result, dtype=backend.dtype)
