@@ -16,6 +16,7 @@ absolute 1e-9), these functions return the accurate value instead.
 from __future__ import annotations
 
 import math
+import numbers
 
 from .registry import builtin
 from ..errors import DMLRuntimeError
@@ -383,7 +384,7 @@ def _number(value, name: str) -> float:
     """A distribution argument as a double: numbers and numeric strings (as SystemDS parses them)."""
     if isinstance(value, bool):
         raise DMLRuntimeError(f'{name} must be a number: NumberFormatException -- For input string: "{str(value).lower()}"')
-    if isinstance(value, (int, float)):
+    if isinstance(value, numbers.Real):
         return float(value)
     if isinstance(value, str):
         try:
@@ -413,7 +414,7 @@ def _lower_tail(params) -> bool:
 
 def _target(params) -> float:
     t = params.get("target")
-    if t is None or not isinstance(t, (bool, int, float, str)):
+    if t is None or not isinstance(t, (bool, numbers.Real, str)):
         raise DMLRuntimeError("target must be provided for distribution functions, and it must be a scalar value.")
     return _number(t, "target")
 
