@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 
 from .registry import builtin, lookup
 from .. import backend
@@ -99,17 +100,18 @@ def _wrap32(xp, v):
 
 
 def _scalar_number(v, func):
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    """A number argument; NumPy integers count as DML ints."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise DMLRuntimeError(f"{func}(): expects numbers or matrices, got {type_name(v)}")
-    return v
+    return int(v) if isinstance(v, numbers.Integral) else float(v)
 
 
 def _bitwise(func: str, int_op, long_shift_right: bool = False, shift_left: bool = False):
     def op(X, Y):
         xm, ym = is_matrix(X), is_matrix(Y)
         if not xm and not ym:
-            _scalar_number(X, func)
-            _scalar_number(Y, func)
+            X = _scalar_number(X, func)
+            Y = _scalar_number(Y, func)
             if isinstance(X, int) and isinstance(Y, int):
                 if long_shift_right:                     # 64-bit shift, count modulo 64
                     x64 = ((X + 2 ** 63) % 2 ** 64) - 2 ** 63
