@@ -75,6 +75,7 @@ def test_general_alexnet_suite_on_dmlpy():
     assert_suite_passed(result.stdout)
 
 
+@pytest.mark.oracle
 def test_general_alexnet_suite_on_systemds():
     result = run_systemds(SUITE)
     assert "An Error Occurred" not in result.stdout, result.stdout[-4000:]
@@ -98,6 +99,7 @@ def test_too_small_input_names_the_minimum_on_dmlpy(tmp_path):
     assert "not reached" not in output
 
 
+@pytest.mark.oracle
 def test_too_small_input_names_the_minimum_on_systemds(tmp_path):
     script = tmp_path / "too_small.dml"
     script.write_text(TOO_SMALL)
