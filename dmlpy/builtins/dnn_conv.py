@@ -1,14 +1,15 @@
 """2-D convolution builtins: conv2d, conv2d_backward_filter, conv2d_backward_data.
 
 All three use one im2col layout, ``cols[c, r, s, n, p, q] = Xpad[c, n, r + p*sh, s + q*sw]``,
-reshaped to (C*R*S, n*P*Q), and one GEMM per chunk of images. Chunking keeps the patch
-matrix small enough to stay in cache and to be reused from chunk to chunk (no fresh
-pages for a whole-batch patch matrix of hundreds of MB), and writes results straight in
-the NCHW layout of the output. Zero padding; windows that run past the padded border
-read zeros.
+reshaped to (C*R*S, n*P*Q), and one GEMM per chunk of n images. Chunks keep the patch
+matrix a few MB (in cache, buffers reused from chunk to chunk instead of fresh pages for
+a whole-batch matrix of hundreds of MB) and their results go straight to the NCHW rows
+of the output. On NumPy the batch is also split over the cores (dnn_parallel). Zero
+padding; windows that run past the padded border read zeros.
 
-On NumPy the patch matrix of a chunk is one strided copy of a window view
-(as_strided); other backends copy the R*S filter taps one strided slice at a time.
+On NumPy the patch matrix of a chunk is one copy of a strided window view (as_strided);
+other backends (CuPy) take the whole batch as one chunk and copy the R*S filter taps one
+strided slice at a time.
 """
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
+from .dnn_parallel import map_ranges
+from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 from .registry import builtin
-from .dnn_shapes import Geometry, check_matrix, from_padded, geometry, int_list, to_padded
 
-# Bytes of patch matrix per chunk of images: large enough for efficient GEMMs (a few
-# thousand columns), small enough to stay in cache and keep peak memory low.
+# Bytes of patch matrix per chunk on NumPy: enough columns for efficient GEMMs, small
+# enough to stay in cache (and under glibc's mmap threshold, so freed chunks are reused).
 CHUNK_BYTES = 16 << 20
 
 
@@ -34,118 +36,151 @@ def _conv_geometry(name, input_shape, filter_shape, stride, padding) -> tuple[Ge
     return g, K
 
 
-def _chunks(g: Geometry, itemsize: int):
-    """Image ranges [n0, n1) processed together; the whole batch off NumPy (GPU)."""
-    if backend.xp is not np:
-        yield 0, g.N
-        return
-    per_image = g.C * g.R * g.S * g.P * g.Q * itemsize
-    step = max(1, min(g.N, CHUNK_BYTES // max(per_image, 1)))
-    for n0 in range(0, g.N, step):
-        yield n0, min(g.N, n0 + step)
+class _Chunks:
+    """Scratch buffers for the chunks of images [a, b) and the loop over those chunks."""
+
+    def __init__(self, g: Geometry, a: int, b: int, dtype):
+        self.g, self.a, self.b, self.dtype = g, a, b, dtype
+        if backend.xp is np:
+            per_image = g.C * g.R * g.S * g.P * g.Q * np.dtype(dtype).itemsize
+            self.step = max(1, min(b - a, CHUNK_BYTES // max(per_image, 1)))
+        else:
+            self.step = b - a
+        self.n_max = min(self.step, b - a)
+
+    def __iter__(self):
+        for c0 in range(self.a, self.b, self.step):
+            yield c0, min(self.b, c0 + self.step)
+
+    def matrix(self, rows: int):
+        """A flat buffer for a (rows, n*P*Q) matrix of any chunk."""
+        return backend.xp.empty(rows * self.n_max * self.g.P * self.g.Q, dtype=self.dtype)
+
+    def images(self):
+        """A zeroed (C, n, Hp, Wp) buffer for padded images of any chunk."""
+        g = self.g
+        return backend.xp.zeros((g.C, self.n_max, g.padded_h, g.padded_w), dtype=self.dtype)
 
 
-def _im2col_chunk(g: Geometry, Xp, n0: int, n1: int, out=None):
-    """Patch matrix (C*R*S, n*P*Q) of images n0..n1-1 of the padded (C, N, Hp, Wp) array."""
-    xp = backend.xp
-    n = n1 - n0
+def _view(buf, *shape):
+    size = 1
+    for d in shape:
+        size *= d
+    return buf[:size].reshape(shape)
+
+
+def _padded(g: Geometry, X, c0: int, c1: int, buf):
+    """Images c0..c1-1 of X (N, C*H*W) -> channel-major padded (C, n, Hp, Wp), in buf.
+
+    Only the interior is written: buf's padding cells stay zero from chunk to chunk."""
+    Xp = buf[:, :c1 - c0]
+    Xp[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W] = X[c0:c1].reshape(c1 - c0, g.C, g.H, g.W).transpose(1, 0, 2, 3)
+    return Xp
+
+
+def _im2col(g: Geometry, Xp, buf):
+    """Padded (C, n, Hp, Wp) -> patch matrix (C*R*S, n*P*Q), in buf."""
+    n = Xp.shape[1]
     shape = (g.C, g.R, g.S, n, g.P, g.Q)
-    cols = xp.empty(shape, dtype=Xp.dtype) if out is None else out[:g.C * g.R * g.S * n * g.P * g.Q].reshape(shape)
-    if xp is np:
+    cols = _view(buf, *shape)
+    if backend.xp is np:
         sc, sn, sh, sw = Xp.strides
-        windows = np.lib.stride_tricks.as_strided(Xp[:, n0:n1], shape, (sc, sh, sw, sn, sh * g.sh, sw * g.sw),
+        windows = np.lib.stride_tricks.as_strided(Xp, shape, (sc, sh, sw, sn, sh * g.sh, sw * g.sw),
                                                   writeable=False)
         np.copyto(cols, windows)
     else:
-        part = Xp[:, n0:n1]
         for r in range(g.R):
             for s in range(g.S):
-                cols[:, r, s] = part[g.tap(r, s)]
+                cols[:, r, s] = Xp[g.tap(r, s)]
     return cols.reshape(g.C * g.R * g.S, n * g.P * g.Q)
 
 
-def _col2im_chunk_add(g: Geometry, cols, dXp, n0: int, n1: int):
-    """Adds the patch matrix (C*R*S, n*P*Q) of images n0..n1-1 into padded (C, N, Hp, Wp) dXp."""
-    cols = cols.reshape(g.C, g.R, g.S, n1 - n0, g.P, g.Q)
-    part = dXp[:, n0:n1]
+def _col2im_add(g: Geometry, cols, dXp):
+    """Adds the patch matrix (C*R*S, n*P*Q) into padded (C, n, Hp, Wp) images."""
+    cols = cols.reshape(g.C, g.R, g.S, dXp.shape[1], g.P, g.Q)
     for r in range(g.R):
         for s in range(g.S):
-            part[g.tap(r, s)] += cols[:, r, s]     # one tap's cells are distinct: no scatter needed
+            dXp[g.tap(r, s)] += cols[:, r, s]     # one tap's cells are distinct: no scatter needed
 
 
-def _buffer(g: Geometry, rows: int, dtype):
-    """A scratch array big enough for the largest chunk's (rows, n*P*Q) matrix."""
-    n_max = max(n1 - n0 for n0, n1 in _chunks(g, np.dtype(dtype).itemsize))
-    return backend.xp.empty(rows * n_max * g.P * g.Q, dtype=dtype)
-
-
-def _rows_of_chunk(A, n0: int, n1: int, K: int, L: int, out=None):
-    """(N, K*L) images n0..n1-1 -> (K, n*L): channels become rows."""
-    xp = backend.xp
-    n = n1 - n0
-    dst = xp.empty((K, n, L), dtype=A.dtype) if out is None else out[:K * n * L].reshape(K, n, L)
-    dst[...] = A[n0:n1].reshape(n, K, L).transpose(1, 0, 2)
+def _channel_rows(A, c0: int, c1: int, K: int, L: int, buf):
+    """Rows c0..c1-1 of A (N, K*L) -> (K, n*L): channels become rows, in buf."""
+    n = c1 - c0
+    dst = _view(buf, K, n, L)
+    dst[...] = A[c0:c1].reshape(n, K, L).transpose(1, 0, 2)
     return dst.reshape(K, n * L)
 
 
 @builtin("conv2d")
 def conv2d(input, filter, stride, padding, input_shape, filter_shape):
     """2-D convolution (cross-correlation) of N images by K filters -> (N, K*P*Q)."""
-    xp = backend.xp
     g, K = _conv_geometry("conv2d", input_shape, filter_shape, stride, padding)
     check_matrix("conv2d", "input", input, g.N, g.C * g.H * g.W)
     check_matrix("conv2d", "filter", filter, K, g.C * g.R * g.S)
-    L = g.P * g.Q
-    Xp = to_padded(g, input, 0.0)
+    xp, L, CRS = backend.xp, g.P * g.Q, g.C * g.R * g.S
     out = xp.empty((g.N, K, L), dtype=input.dtype)
-    cols_buf = _buffer(g, g.C * g.R * g.S, input.dtype)
-    prod_buf = _buffer(g, K, input.dtype)
-    for n0, n1 in _chunks(g, input.dtype.itemsize):
-        n = n1 - n0
-        prod = xp.matmul(filter, _im2col_chunk(g, Xp, n0, n1, cols_buf),
-                         out=prod_buf[:K * n * L].reshape(K, n * L))
-        out[n0:n1] = prod.reshape(K, n, L).transpose(1, 0, 2)
+
+    def images(a, b):
+        chunks = _Chunks(g, a, b, input.dtype)
+        xbuf, cbuf, pbuf = chunks.images(), chunks.matrix(CRS), chunks.matrix(K)
+        for c0, c1 in chunks:
+            n = c1 - c0
+            cols = _im2col(g, _padded(g, input, c0, c1, xbuf), cbuf)
+            prod = xp.matmul(filter, cols, out=_view(pbuf, K, n * L))
+            out[c0:c1] = prod.reshape(K, n, L).transpose(1, 0, 2)
+
+    map_ranges(images, g.N, 2.0 * K * CRS * g.N * L)
     return out.reshape(g.N, K * L)
 
 
 @builtin("conv2d_backward_filter")
 def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_shape):
     """Gradient of conv2d with respect to the filter -> (K, C*R*S)."""
-    xp = backend.xp
     g, K = _conv_geometry("conv2d_backward_filter", input_shape, filter_shape, stride, padding)
     check_matrix("conv2d_backward_filter", "input", input, g.N, g.C * g.H * g.W)
     check_matrix("conv2d_backward_filter", "dout", dout, g.N, K * g.P * g.Q)
-    L = g.P * g.Q
-    Xp = to_padded(g, input, 0.0)
-    cols_buf = _buffer(g, g.C * g.R * g.S, input.dtype)
-    dout_buf = _buffer(g, K, input.dtype)
-    dW = None
-    for n0, n1 in _chunks(g, input.dtype.itemsize):
-        cols = _im2col_chunk(g, Xp, n0, n1, cols_buf)
-        part = _rows_of_chunk(dout, n0, n1, K, L, dout_buf) @ cols.T        # (K, C*R*S)
-        if dW is None:
-            dW = part
-        else:
-            dW += part
+    L, CRS = g.P * g.Q, g.C * g.R * g.S
+
+    def images(a, b):
+        chunks = _Chunks(g, a, b, input.dtype)
+        xbuf, cbuf, dbuf = chunks.images(), chunks.matrix(CRS), chunks.matrix(K)
+        dW = None
+        for c0, c1 in chunks:
+            cols = _im2col(g, _padded(g, input, c0, c1, xbuf), cbuf)
+            part = _channel_rows(dout, c0, c1, K, L, dbuf) @ cols.T        # (K, C*R*S)
+            if dW is None:
+                dW = part
+            else:
+                dW += part
+        return dW
+
+    parts = map_ranges(images, g.N, 2.0 * K * CRS * g.N * L)
+    dW = parts[0]
+    for part in parts[1:]:
+        dW += part
     return dW
 
 
 @builtin("conv2d_backward_data")
 def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shape):
     """Gradient of conv2d with respect to the input images -> (N, C*H*W)."""
-    xp = backend.xp
     g, K = _conv_geometry("conv2d_backward_data", input_shape, filter_shape, stride, padding)
     check_matrix("conv2d_backward_data", "filter", filter, K, g.C * g.R * g.S)
     check_matrix("conv2d_backward_data", "dout", dout, g.N, K * g.P * g.Q)
-    L = g.P * g.Q
-    CRS = g.C * g.R * g.S
-    filter_t = xp.ascontiguousarray(filter.T)
-    dXp = xp.zeros((g.C, g.N, g.padded_h, g.padded_w), dtype=dout.dtype)
-    cols_buf = _buffer(g, CRS, dout.dtype)
-    dout_buf = _buffer(g, K, dout.dtype)
-    for n0, n1 in _chunks(g, dout.dtype.itemsize):
-        n = n1 - n0
-        cols = xp.matmul(filter_t, _rows_of_chunk(dout, n0, n1, K, L, dout_buf),
-                         out=cols_buf[:CRS * n * L].reshape(CRS, n * L))
-        _col2im_chunk_add(g, cols, dXp, n0, n1)
-    return from_padded(g, dXp)
+    xp, L, CRS = backend.xp, g.P * g.Q, g.C * g.R * g.S
+    dX = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    filter_t = filter.T
+
+    def images(a, b):
+        chunks = _Chunks(g, a, b, dout.dtype)
+        xbuf, cbuf, dbuf = chunks.images(), chunks.matrix(CRS), chunks.matrix(K)
+        for c0, c1 in chunks:
+            n = c1 - c0
+            cols = xp.matmul(filter_t, _channel_rows(dout, c0, c1, K, L, dbuf), out=_view(cbuf, CRS, n * L))
+            dXp = xbuf[:, :n]
+            dXp.fill(0)
+            _col2im_add(g, cols, dXp)
+            dX[c0:c1] = dXp[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W].transpose(1, 0, 2, 3)
+
+    map_ranges(images, g.N, 2.0 * K * CRS * g.N * L)
+    return dX.reshape(g.N, g.C * g.H * g.W)
