@@ -176,9 +176,8 @@ class Compiler(Resolver, TypeInference):
             a = self.expr(e.left, scope, unit)
             b = self.expr(e.right, scope, unit)
             ta, tb = self.expr_type(e.left, scope, unit), self.expr_type(e.right, scope, unit)
-            if e.op in ("&&", "||"):
-                raise self.err(f"conditional {'AND' if e.op == '&&' else 'OR'} ({e.op}) is not supported "
-                               f"by SystemDS: use {e.op[0]}", e, unit)
+            if e.op == "&&":
+                raise self.err("conditional AND (&&) is not supported by SystemDS: use &", e, unit)
             if e.op in _ARITH and (ta == "b" or tb == "b") and not (e.op == "+" and "s" in (ta, tb)):
                 raise self.err(f"operator {e.op} is not defined for boolean operands "
                                f"({TYPE_WORDS.get(ta, 'unknown')} {e.op} {TYPE_WORDS.get(tb, 'unknown')})",

@@ -106,8 +106,8 @@ class Context:
             return self._rng
         return np.random.default_rng(seed)
 
-    def call_function(self, name: str, args: list):
-        return self.session.call_function(name, args)
+    def call_function(self, name: str, args: list, names: list | None = None):
+        return self.session.call_function(name, args, names)
 
     def variable_exists(self, name: str) -> bool:
         return name in self.session.variables
@@ -339,7 +339,11 @@ class Session:
         return None
 
     # ----------------------------------------------------------- eval()
-    def call_function(self, name: str, args: list):
+    def call_function(self, name: str, args: list, names: list | None = None):
+        """Call a DML function by name (eval): positional values, or names[i] for named ones."""
+        names = names or [None] * len(args)
+        positional = [v for v, n in zip(args, names) if n is None]
+        named = {n: v for v, n in zip(args, names) if n is not None}
         for unit in reversed(self.main_units):
             fi = unit.functions.get(name)
             if fi is None and "::" in name:
@@ -347,11 +351,14 @@ class Session:
                 if ns in unit.imports:
                     fi = unit.imports[ns].functions.get(f)
             if fi is not None:
+                params = [p.name for p in fi.node.params]
+                unknown = [n for n in named if n not in params]
+                if unknown:
+                    raise DMLRuntimeError(f"eval(): {name}() has no parameter '{unknown[0]}'")
                 fn = self.globals[fi.py_name]
-                return fn(*args)
-        b = REGISTRY.get(name)
-        if b is not None:
-            return b.func(self.ctx, *args) if b.wants_ctx else b.func(*args)
+                return fn(*positional, **{mangle(n): v for n, v in named.items()})
+        if name in REGISTRY:
+            raise DMLRuntimeError(f"eval(): '{name}' is a builtin; eval calls DML functions only (as in SystemDS)")
         raise DMLRuntimeError(f"eval(): unknown function '{name}'")
 
 
