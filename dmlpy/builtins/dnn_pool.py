@@ -10,15 +10,18 @@ SystemDS semantics (measured on 3.4.0):
     gradients are summed here. SystemDS 3.4.0 does not sum them (it appends them to a
     sparse row as duplicate entries), so its result is not the gradient there; we
     deliberately keep the true gradient.
-Computation loops over the R*S window taps only, on whole-batch strided slices.
+Computation loops over the R*S window taps only, on strided slices of whole images in
+NCHW order (no transposes; no padded copy when windows tile the image exactly), and on
+NumPy splits the batch over the cores (dnn_parallel).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import backend
+from .dnn_parallel import map_ranges
 from .registry import builtin
-from .dnn_shapes import Geometry, check_matrix, from_padded, geometry, int_list, to_padded
+from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 
 
 def _pool_geometry(name, input, stride, padding, input_shape, pool_size) -> Geometry:
@@ -34,24 +37,67 @@ def _lowest(dtype) -> float:
     return float(-np.finfo(dtype).max)
 
 
+def _unpadded(g: Geometry) -> bool:
+    return g.padded_h == g.H and g.padded_w == g.W
+
+
+def _padded(g: Geometry, X, a: int, b: int, fill: float):
+    """Images a..b-1 of X (N, C*H*W) as (n, C, Hp, Wp), padding cells set to fill (a view if none)."""
+    X4 = X[a:b].reshape(b - a, g.C, g.H, g.W)
+    if _unpadded(g):
+        return X4
+    Xp = backend.xp.full((b - a, g.C, g.padded_h, g.padded_w), fill, dtype=X.dtype)
+    Xp[g.interior()] = X4
+    return Xp
+
+
+def _unpad_into(g: Geometry, dXp, dst):
+    """Padded (n, C, Hp, Wp) gradient -> its image cells, written to dst (n, C, H, W)."""
+    dst[...] = dXp[g.interior()]
+
+
 def _window_max(g: Geometry, Xp, lowest):
-    """Max over each window of the padded (C, N, Hp, Wp) array -> (C, N, P, Q)."""
+    """Max over each window of padded (n, C, Hp, Wp) images -> (n, C, P, Q); NaN propagates."""
     xp = backend.xp
-    out = xp.full((g.C, g.N, g.P, g.Q), lowest, dtype=Xp.dtype)
+    out = xp.maximum(Xp[g.tap(0, 0)], lowest)
     for r in range(g.R):
         for s in range(g.S):
-            xp.maximum(out, Xp[g.tap(r, s)], out=out)
+            if r or s:
+                xp.maximum(out, Xp[g.tap(r, s)], out=out)
     return out
 
 
-def _cpq_to_rows(g: Geometry, A):
-    """(C, N, P, Q) -> (N, C*P*Q)."""
-    return backend.xp.ascontiguousarray(A.transpose(1, 0, 2, 3)).reshape(g.N, g.C * g.P * g.Q)
+def _first_max_tap(g: Geometry, Xp, lowest):
+    """Per window of padded (n, C, Hp, Wp) images, the index r*S+s of its first maximal
+    cell in row-major order, and whether the window passes a gradient at all (not when
+    its maximum is NaN or no cell exceeds -DBL_MAX, i.e. padding only: SystemDS then
+    matches no cell)."""
+    xp = backend.xp
+    Xt = Xp[g.tap(0, 0)]
+    best = xp.maximum(Xt, lowest)
+    first = xp.zeros(best.shape, dtype=np.int32)
+    step = xp.empty(best.shape, dtype=np.int32)
+    for r in range(g.R):
+        for s in range(g.S):
+            if r or s:
+                Xt = Xp[g.tap(r, s)]
+                better = Xt > best                      # strict: ties keep the earlier tap
+                xp.subtract(r * g.S + s, first, out=step)
+                step *= better
+                first += step                           # first = r*S+s where better
+                xp.maximum(best, Xt, out=best)
+    return first, best > lowest                         # False for NaN too
 
 
-def _rows_to_cpq(g: Geometry, A):
-    """(N, C*P*Q) -> (C, N, P, Q)."""
-    return A.reshape(g.N, g.C, g.P, g.Q).transpose(1, 0, 2, 3)
+def _cell_index(g: Geometry, n: int, first):
+    """Flat index into padded (n, C, Hp, Wp) images of each window's tap `first`."""
+    xp = backend.xp
+    Hp, Wp = g.padded_h, g.padded_w
+    image = xp.arange(n * g.C, dtype=np.int64).reshape(n, g.C, 1, 1) * (Hp * Wp)
+    row = xp.arange(g.P, dtype=np.int64).reshape(1, 1, g.P, 1) * (g.sh * Wp)
+    col = xp.arange(g.Q, dtype=np.int64).reshape(1, 1, 1, g.Q) * g.sw
+    tap = xp.asarray([r * Wp + s for r in range(g.R) for s in range(g.S)], dtype=np.int64)
+    return ((image + row) + col) + xp.take(tap, first)
 
 
 @builtin("max_pool")
@@ -59,11 +105,16 @@ def max_pool(input, stride, padding, input_shape, pool_size):
     """Max pooling -> (N, C*P*Q)."""
     xp = backend.xp
     g = _pool_geometry("max_pool", input, stride, padding, input_shape, pool_size)
+    if g.has_window_outside_image() and not bool(xp.any(input)):
+        return xp.zeros((g.N, g.C * g.P * g.Q), dtype=input.dtype)
     lowest = _lowest(input.dtype)
-    out = _cpq_to_rows(g, _window_max(g, to_padded(g, input, -np.inf), lowest))
-    if g.has_window_outside_image():
-        out = xp.where(xp.any(input != 0), out, 0.0).astype(input.dtype, copy=False)
-    return out
+    out = xp.empty((g.N, g.C, g.P, g.Q), dtype=input.dtype)
+
+    def images(a, b):
+        out[a:b] = _window_max(g, _padded(g, input, a, b, -np.inf), lowest)
+
+    map_ranges(images, g.N, 2.0 * input.size * g.R * g.S / (g.sh * g.sw))
+    return out.reshape(g.N, g.C * g.P * g.Q)
 
 
 @builtin("max_pool_backward")
@@ -72,22 +123,24 @@ def max_pool_backward(input, dout, stride, padding, input_shape, pool_size):
     xp = backend.xp
     g = _pool_geometry("max_pool_backward", input, stride, padding, input_shape, pool_size)
     check_matrix("max_pool_backward", "dout", dout, g.N, g.C * g.P * g.Q)
-    Xp = to_padded(g, input, -np.inf)
-    wmax = _window_max(g, Xp, _lowest(input.dtype))
-    d = _rows_to_cpq(g, dout)
-    # Visit taps in row-major window order; the first tap equal to the window max takes
-    # the gradient. A window over padding only keeps max == -DBL_MAX and matches no cell.
-    pending = wmax > _lowest(input.dtype)
-    dXp = xp.zeros(Xp.shape, dtype=input.dtype)
-    for r in range(g.R):
-        for s in range(g.S):
-            idx = g.tap(r, s)
-            hit = Xp[idx] == wmax
-            hit &= pending
-            dXp[idx] += xp.where(hit, d, 0.0)   # one tap's cells are distinct: no scatter
-            pending ^= hit
-    dX = from_padded(g, dXp)
-    return xp.where(xp.any(input != 0), dX, 0.0).astype(input.dtype, copy=False)
+    if not bool(xp.any(input)):
+        return xp.zeros(input.shape, dtype=input.dtype)
+    lowest = _lowest(input.dtype)
+    d4 = dout.reshape(g.N, g.C, g.P, g.Q)
+    dX = xp.empty((g.N, g.C, g.H, g.W), dtype=input.dtype)
+
+    def images(a, b):
+        n = b - a
+        first, passes = _first_max_tap(g, _padded(g, input, a, b, -np.inf), lowest)
+        # Each window adds its gradient to one cell; bincount sums the windows sharing a cell.
+        share = xp.where(passes, d4[a:b], 0.0)
+        size = n * g.C * g.padded_h * g.padded_w
+        dXp = xp.bincount(_cell_index(g, n, first).ravel(), weights=share.ravel(), minlength=size)
+        dXp = dXp.reshape(n, g.C, g.padded_h, g.padded_w)
+        dX[a:b] = dXp if _unpadded(g) else dXp[g.interior()]
+
+    map_ranges(images, g.N, 6.0 * input.size * g.R * g.S / (g.sh * g.sw))
+    return dX.reshape(g.N, g.C * g.H * g.W)
 
 
 @builtin("avg_pool")
@@ -95,12 +148,18 @@ def avg_pool(input, stride, padding, input_shape, pool_size):
     """Average pooling (padded cells count as zeros) -> (N, C*P*Q)."""
     xp = backend.xp
     g = _pool_geometry("avg_pool", input, stride, padding, input_shape, pool_size)
-    Xp = to_padded(g, input, 0.0)
-    total = xp.zeros((g.C, g.N, g.P, g.Q), dtype=input.dtype)
-    for r in range(g.R):
-        for s in range(g.S):
-            total += Xp[g.tap(r, s)]
-    return _cpq_to_rows(g, total * (1.0 / (g.R * g.S)))
+    out = xp.empty((g.N, g.C, g.P, g.Q), dtype=input.dtype)
+
+    def images(a, b):
+        Xp = _padded(g, input, a, b, 0.0)
+        total = xp.zeros((b - a, g.C, g.P, g.Q), dtype=input.dtype)
+        for r in range(g.R):
+            for s in range(g.S):
+                total += Xp[g.tap(r, s)]
+        xp.multiply(total, 1.0 / (g.R * g.S), out=out[a:b])
+
+    map_ranges(images, g.N, 2.0 * input.size * g.R * g.S / (g.sh * g.sw))
+    return out.reshape(g.N, g.C * g.P * g.Q)
 
 
 @builtin("avg_pool_backward")
@@ -110,9 +169,17 @@ def avg_pool_backward(input, dout, stride, padding, input_shape, pool_size):
     # SystemDS never reads the input here (the gradient does not depend on it).
     g = _pool_geometry("avg_pool_backward", None, stride, padding, input_shape, pool_size)
     check_matrix("avg_pool_backward", "dout", dout, g.N, g.C * g.P * g.Q)
-    share = _rows_to_cpq(g, dout) * (1.0 / (g.R * g.S))
-    dXp = xp.zeros((g.C, g.N, g.padded_h, g.padded_w), dtype=dout.dtype)
-    for r in range(g.R):
-        for s in range(g.S):
-            dXp[g.tap(r, s)] += share
-    return from_padded(g, dXp)
+    d4 = dout.reshape(g.N, g.C, g.P, g.Q)
+    dX = xp.zeros((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+
+    def images(a, b):
+        share = d4[a:b] * (1.0 / (g.R * g.S))
+        dXp = dX[a:b] if _unpadded(g) else xp.zeros((b - a, g.C, g.padded_h, g.padded_w), dtype=dout.dtype)
+        for r in range(g.R):
+            for s in range(g.S):
+                dXp[g.tap(r, s)] += share
+        if not _unpadded(g):
+            _unpad_into(g, dXp, dX[a:b])
+
+    map_ranges(images, g.N, 2.0 * dout.size * g.R * g.S)
+    return dX.reshape(g.N, g.C * g.H * g.W)
