@@ -155,7 +155,7 @@ def _min_max(name, args, want_max):
             raise DMLRuntimeError(f"{name}() of one argument needs a matrix, not a {type_name(X)}")
         if X.size == 0:
             raise DMLRuntimeError(f"{name}() of an empty matrix")
-        return float(xp.max(X) if want_max else xp.min(X))
+        return float(backend.item(xp.max(X) if want_max else xp.min(X)))
     mats = [a for a in args if is_matrix(a)]
     for a in args:
         t = type(a)
@@ -198,7 +198,7 @@ def min_(*args):
 
 @builtin("prod")
 def prod(X):
-    return float(backend.xp.prod(_matrix("prod", X)))
+    return float(backend.item(backend.xp.prod(_matrix("prod", X))))
 
 
 @builtin("mean", "avg")
@@ -206,7 +206,7 @@ def mean(X):
     X = _matrix("mean", X)
     if X.size == 0:
         return math.nan
-    return float(backend.xp.mean(_wide(X)))
+    return float(backend.item(backend.xp.mean(_wide(X))))
 
 
 @builtin("var")
@@ -214,8 +214,8 @@ def var(X):
     """Sample variance of all cells (n-1 denominator; 0 for a single cell)."""
     X = _matrix("var", X)
     if X.size <= 1:
-        return float(X[0, 0] * 0.0) if X.size else math.nan
-    return float(backend.xp.var(_wide(X), ddof=1))
+        return float(backend.item(X[0, 0] * 0.0)) if X.size else math.nan
+    return float(backend.item(backend.xp.var(_wide(X), ddof=1)))
 
 
 @builtin("sd")
@@ -249,10 +249,10 @@ def moment(X, a, b=None):
         raise DMLRuntimeError(f"moment(): the order must be 2, 3 or 4, not {k}")
     if w is None:
         dev = x - xp.mean(x)
-        return float(xp.mean(dev ** k))
+        return float(backend.item(xp.mean(dev ** k)))
     total = xp.sum(w)
     dev = x - xp.sum(w * x) / total
-    return float(xp.sum(w * dev ** k) / total)
+    return float(backend.item(xp.sum(w * dev ** k) / total))
 
 
 @builtin("cov")
@@ -265,12 +265,12 @@ def cov(X, Y, W=None):
     x, y = _wide(x), _wide(y)
     if W is None:
         n = x.shape[0]
-        return float(xp.sum((x - xp.mean(x)) * (y - xp.mean(y))) / (n - 1)) if n > 1 else 0.0
+        return float(backend.item(xp.sum((x - xp.mean(x)) * (y - xp.mean(y))) / (n - 1))) if n > 1 else 0.0
     w = _wide(_weights("cov", x, W))
     total = xp.sum(w)
     mx = xp.sum(w * x) / total
     my = xp.sum(w * y) / total
-    return float(xp.sum(w * (x - mx) * (y - my)) / (total - 1))
+    return float(backend.item(xp.sum(w * (x - mx) * (y - my)) / (total - 1)))
 
 
 # ------------------------------------------------------------ order statistics
@@ -283,8 +283,8 @@ def _sorted_weighted(name, X, W):
         return xp.sort(x), None
     w = _weights(name, x, W)
     frac = w != xp.floor(w)
-    if bool(xp.any(frac)):
-        bad = float(w[xp.argmax(frac)])
+    if backend.item(xp.any(frac)):
+        bad = float(backend.item(w[xp.argmax(frac)]))
         raise DMLRuntimeError(f"{name}(): weights must be integers, found {bad!r}")
     order = xp.argsort(x, kind="stable")
     return x[order], w[order]
@@ -304,7 +304,7 @@ def _pick_rows(name, X, W):
         w = xp.ones_like(v)
     zero = v == 0
     nz_v, nz_w = v[~zero], w[~zero]
-    at = int(xp.searchsorted(nz_v, 0.0, side="left"))          # negatives first; NaN stays last
+    at = int(backend.item(xp.searchsorted(nz_v, 0.0, side="left")))          # negatives first; NaN stays last
     vals = xp.concatenate([nz_v[:at], xp.zeros(1, dtype=v.dtype), nz_v[at:]])
     wts = xp.concatenate([nz_w[:at], xp.sum(w[zero]).reshape(1), nz_w[at:]])
     return vals, wts
@@ -320,15 +320,15 @@ def _pick(v, w, q: float, average: bool) -> float:
     xp = backend.xp
     rows = int(v.shape[0])
     cum = xp.cumsum(w)
-    total = float(cum[-1])
+    total = float(backend.item(cum[-1]))
     pos = int(math.ceil(q * total))
-    i = min(int(xp.searchsorted(cum, pos, side="left")), rows - 1)
-    if float(w[i]) == 0:                    # the empty zero row, reached only at pos 0
-        return float(v[i + 1] if i + 1 < rows else v[i - 1])
-    if average and total % 2 == 0 and pos < rows - 1 and not pos < float(cum[i]):
-        nxt = i + 1 if float(w[i + 1]) != 0 else i + 2
-        return float((v[i] + v[nxt]) / 2)
-    return float(v[i])
+    i = min(int(backend.item(xp.searchsorted(cum, pos, side="left"))), rows - 1)
+    if backend.item(w[i]) == 0:                    # the empty zero row, reached only at pos 0
+        return float(backend.item(v[i + 1] if i + 1 < rows else v[i - 1]))
+    if average and total % 2 == 0 and pos < rows - 1 and not pos < backend.item(cum[i]):
+        nxt = i + 1 if backend.item(w[i + 1]) != 0 else i + 2
+        return float(backend.item((v[i] + v[nxt]) / 2))
+    return float(backend.item(v[i]))
 
 
 def _picks(v, w, P):
@@ -372,13 +372,13 @@ def inter_quartile_mean(X, W=None):
     v, w = _sorted_weighted("interQuartileMean", X, W)
     v = _wide(v)
     w = xp.ones_like(v) if w is None else _wide(w)
-    total = float(xp.sum(w))
+    total = float(backend.item(xp.sum(w)))
     if total == 0:
         return math.nan
     hi = xp.cumsum(w)
     lo = hi - w
     inside = xp.clip(xp.minimum(hi, 0.75 * total) - xp.maximum(lo, 0.25 * total), 0, None)
-    return float(xp.sum(xp.where(inside > 0, inside * v, 0.0)) / (0.5 * total))
+    return float(backend.item(xp.sum(xp.where(inside > 0, inside * v, 0.0)) / (0.5 * total)))
 
 
 # ------------------------------------------------------------ cumulative aggregates
@@ -456,8 +456,8 @@ def aggregate(target, groups, fn, weights=None, ngroups=None, order=None):
     if X.shape[1] != 1 and (ngroups is None or weights is not None):
         raise DMLRuntimeError("aggregate(): a target with several columns needs ngroups and no weights")
     g = G.reshape(-1)
-    if bool(xp.any(xp.isnan(g))) or bool(xp.any(g < 1)):
-        bad = float(g[xp.argmax(xp.isnan(g) | (g < 1))])
+    if backend.item(xp.any(xp.isnan(g) | (g < 1))):
+        bad = float(backend.item(g[xp.argmax(xp.isnan(g) | (g < 1))]))
         raise DMLRuntimeError(f"aggregate(): invalid group id {bad!r} (ids are positive integers)")
     gi = xp.trunc(g).astype(xp.int64) - 1
     if weights is None:
@@ -467,7 +467,7 @@ def aggregate(target, groups, fn, weights=None, ngroups=None, order=None):
         if w.shape[0] != X.shape[0]:
             raise DMLRuntimeError(f"aggregate(): weights have {w.shape[0]} cells but target has {X.shape[0]} rows")
     if ngroups is None:
-        k = int(xp.max(gi)) + 1 if gi.size else 0
+        k = int(backend.item(xp.max(gi))) + 1 if gi.size else 0
     else:
         k = as_int(ngroups, "ngroups")
         keep = gi < k
@@ -543,7 +543,7 @@ def _distinct_along(xp, X, axis):
 @builtin("countDistinct")
 def count_distinct(X):
     X = _matrix("countDistinct", X)
-    return int(_distinct_along(backend.xp, X.reshape(1, -1), 1)[0, 0]) if X.size else 0
+    return int(backend.item(_distinct_along(backend.xp, X.reshape(1, -1), 1)[0, 0])) if X.size else 0
 
 
 @builtin("rowCountDistinct")
@@ -563,5 +563,5 @@ def contains(target, pattern):
     X = _matrix("contains", target, "target")
     p = as_float(pattern, "pattern")
     if p != p:
-        return bool(xp.any(xp.isnan(X)))
-    return bool(xp.any(X == p))
+        return bool(backend.item(xp.any(xp.isnan(X))))
+    return bool(backend.item(xp.any(X == p)))

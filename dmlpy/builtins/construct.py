@@ -101,13 +101,13 @@ def table(A, B, *rest):
     ai = xp.trunc(a)
     bi = xp.trunc(b)
     low = (ai < 1) | (bi < 1)
-    if bool(xp.any(low)):
-        k = int(xp.argmax(low))
+    if backend.item(xp.any(low)):
+        k = int(backend.item(xp.argmax(low)))
         raise DMLRuntimeError("table(): values must be at least 1, found "
-                              f"({format_scalar(float(a[k]))}, {format_scalar(float(b[k]))})")
+                              f"({format_scalar(float(backend.item(a[k])))}, {format_scalar(float(backend.item(b[k])))})")
     if dims is None:
-        rows = int(xp.max(ai)) if ai.size else 0
-        cols = int(xp.max(bi)) if bi.size else 0
+        rows = int(backend.item(xp.max(ai))) if ai.size else 0
+        cols = int(backend.item(xp.max(bi))) if bi.size else 0
     else:
         rows, cols = as_int(dims[0], "table's rows"), as_int(dims[1], "table's cols")
         if rows < 0 or cols < 0:
@@ -307,9 +307,9 @@ def to_one_hot(X, numClasses):
     X = _matrix("toOneHot", X)
     k = as_int(numClasses, "numClasses")
     ids = xp.trunc(X.reshape(-1))
-    if ids.size and float(xp.max(ids)) > k:
+    if ids.size and backend.item(xp.max(ids)) > k:
         raise DMLRuntimeError("toOneHot(): numClasses must be >= largest value in X to prevent cropping")
-    if ids.size and (bool(xp.any(ids < 1)) or bool(xp.any(xp.isnan(ids)))):
+    if ids.size and backend.item(xp.any((ids < 1) | xp.isnan(ids))):
         raise DMLRuntimeError("toOneHot(): class ids must be at least 1")
     return (ids.reshape(-1, 1) == xp.arange(1, k + 1).reshape(1, k)).astype(backend.dtype)
 

@@ -267,8 +267,9 @@ _WIDE_SUM_LIMIT = 1 << 16
 @builtin("sum")
 def sum_(X):
     if is_matrix(X):
-        if backend.xp is np and X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
-            return float(X.sum(dtype=np.longdouble))
+        if X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
+            # (on the GPU too: a small matrix copies to the host as fast as a reduction syncs)
+            return float(backend.to_host(X).sum(dtype=np.longdouble))
         return float(backend.item(X.sum()))
     if type(X) in _SCALAR:
         return X

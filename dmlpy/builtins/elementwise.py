@@ -49,7 +49,7 @@ def _unary(name, matrix_fn, scalar_fn):
             return float(scalar_fn(v))
         except (ValueError, OverflowError):
             # math.* raises where Java returns NaN/Infinity: compute on a 1x1 array instead
-            return float(matrix_fn(backend.xp, backend.asarray([[v]]))[0, 0])
+            return float(backend.item(matrix_fn(backend.xp, backend.asarray([[v]]))[0, 0]))
     apply.__name__ = name.replace(".", "_")
     apply.__doc__ = f"{name}(x): cell-wise on a matrix, a double for a scalar."
     return apply
