@@ -5,7 +5,6 @@ Exit codes: 0 success; 1 runtime error or stop(); 2 syntax, validation or usage 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import traceback
 

@@ -1,5 +1,5 @@
 """DML errors: every failure a user sees is one of these, carrying where it happened."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,17 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
-import traceback
 from pathlib import Path
 
 import numpy as np
 
 from . import ast as A
-from . import backend, ops
+from . import ops
 from .builtins import REGISTRY
 from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle, unmangle
 from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
-from .parser import parse, parse_file
-from .values import DMLList, Frame, is_matrix, type_name
+from .parser import parse_file
+from .values import DMLList, Frame, is_matrix
 
 SHIPPED_SCRIPTS = Path(__file__).resolve().parent / "scripts"
 if not SHIPPED_SCRIPTS.is_dir():        # running from a source checkout

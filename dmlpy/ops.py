@@ -15,7 +15,7 @@ import numpy as np
 
 from . import backend
 from .errors import DMLRuntimeError
-from .values import DMLList, format_scalar, is_matrix, type_name
+from .values import DMLList, format_scalar, type_name
 
 np.seterr(all="ignore")     # DML gives Infinity/NaN, never a warning
 

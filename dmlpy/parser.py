@@ -94,12 +94,6 @@ def _unescape(raw: str) -> str:
 
 
 def _pos(x):
-    if isinstance(x, Token):
-        return x.line, x.column
-    return x.line, x.column  # lark meta
-
-
-def _pos(x):
     """(line, column) of the first token under a parse result (Token, AST node or list)."""
     if isinstance(x, Token):
         return x.line, x.column

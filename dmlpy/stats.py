@@ -42,7 +42,7 @@ class Stats:
         lines = ["SystemDS Statistics:", f"Total execution time:\t\t{total:.3f} sec."]
         hh = sorted(self.time.items(), key=lambda kv: -kv[1])[: self.top]
         if hh:
-            lines.append(f"Heavy hitter instructions:")
+            lines.append("Heavy hitter instructions:")
             w = max(len("Instruction"), *(len(k) for k, _ in hh))
             lines.append(f"  #  {'Instruction'.ljust(w)}  Time(s)  Count")
             for i, (name, t) in enumerate(hh, 1):

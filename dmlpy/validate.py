@@ -8,7 +8,7 @@ from __future__ import annotations
 from . import ast as A
 from .builtins import REGISTRY
 from .errors import DMLValidationError, Location
-from .types import TYPE_WORDS, type_of_spec
+from .types import TYPE_WORDS
 
 
 def _reads(node, out: set) -> None:

@@ -1,7 +1,7 @@
 """The DML builtin library: importing this package registers every builtin family."""
 import importlib
 
-from .registry import REGISTRY, Builtin, bind_call, builtin, lookup
+from .registry import REGISTRY, Builtin, bind_call, builtin, lookup  # noqa: F401 (the package's API)
 
 # One module per family; each registers its builtins on import.
 FAMILIES = ["core", "construct", "aggregate", "elementwise", "linalg", "distributions", "misc", "dnn", "io"]

@@ -143,7 +143,7 @@ def _parse_values(text: str):
     parts = text.split()
     try:
         return [float(p) for p in parts]
-    except ValueError as e:
+    except ValueError:
         raise DMLRuntimeError(f"matrix(): cannot read a number in {text!r}") from None
 
 

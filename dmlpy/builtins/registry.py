@@ -27,8 +27,8 @@ location and DML call stack.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import DMLValidationError
 
