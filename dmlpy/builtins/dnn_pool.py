@@ -96,7 +96,8 @@ def _cell_index(g: Geometry, n: int, first):
     image = xp.arange(n * g.C, dtype=np.int64).reshape(n, g.C, 1, 1) * (Hp * Wp)
     row = xp.arange(g.P, dtype=np.int64).reshape(1, 1, g.P, 1) * (g.sh * Wp)
     col = xp.arange(g.Q, dtype=np.int64).reshape(1, 1, 1, g.Q) * g.sw
-    tap = xp.asarray([r * Wp + s for r in range(g.R) for s in range(g.S)], dtype=np.int64)
+    k = xp.arange(g.R * g.S, dtype=np.int64)                # tap r*S+s reads cell (r, s) of its window
+    tap = (k // g.S) * Wp + k % g.S
     return ((image + row) + col) + xp.take(tap, first)
 
 
@@ -105,7 +106,7 @@ def max_pool(input, stride, padding, input_shape, pool_size):
     """Max pooling -> (N, C*P*Q)."""
     xp = backend.xp
     g = _pool_geometry("max_pool", input, stride, padding, input_shape, pool_size)
-    if g.has_window_outside_image() and not bool(xp.any(input)):
+    if g.has_window_outside_image() and not backend.item(xp.any(input)):
         return xp.zeros((g.N, g.C * g.P * g.Q), dtype=input.dtype)
     lowest = _lowest(input.dtype)
     out = xp.empty((g.N, g.C, g.P, g.Q), dtype=input.dtype)
@@ -123,7 +124,7 @@ def max_pool_backward(input, dout, stride, padding, input_shape, pool_size):
     xp = backend.xp
     g = _pool_geometry("max_pool_backward", input, stride, padding, input_shape, pool_size)
     check_matrix("max_pool_backward", "dout", dout, g.N, g.C * g.P * g.Q)
-    if not bool(xp.any(input)):
+    if not backend.item(xp.any(input)):
         return xp.zeros(input.shape, dtype=input.dtype)
     lowest = _lowest(input.dtype)
     d4 = dout.reshape(g.N, g.C, g.P, g.Q)
