@@ -50,7 +50,7 @@ class Session:
 
     def __init__(self, stdout=None, workdir: str | None = None, precision: str = "double", gpu: bool = False):
         backend.set_precision(precision)
-        if gpu:
+        if backend.gpu_requested(gpu):      # gpu=True or DMLPY_GPU=1
             backend.use_cupy()
         self._session = _Session(stdout=stdout, workdir=workdir)
 

@@ -141,6 +141,12 @@ def item(a):
     return a.item()
 
 
+def synchronize() -> None:
+    """Wait until the device has finished all queued work (for timings); no-op on the CPU."""
+    if xp is not np:
+        xp.cuda.Device().synchronize()
+
+
 def peak_device_bytes() -> int | None:
     """Bytes CuPy's memory pool holds: it keeps freed blocks, so this is its high-water mark."""
     if xp is np:

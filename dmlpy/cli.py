@@ -31,7 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     p.add_argument("--precision", choices=["double", "single"], default="double",
                    help="floating-point precision of matrices (default double)")
-    p.add_argument("-gpu", "--gpu", dest="gpu", action="store_true", help="run matrix operations on a GPU (CuPy)")
+    p.add_argument("-gpu", "--gpu", dest="gpu", action="store_true",
+                   help="run matrix operations on a GPU (CuPy); also selected by DMLPY_GPU=1")
+    p.add_argument("--allow-tf32", dest="allow_tf32", action="store_true",
+                   help="with -gpu and --precision single: TF32 tensor cores for matrix products")
     p.add_argument("-exec", dest="exec_mode", default=None, help="accepted for SystemDS compatibility (ignored)")
     p.add_argument("--version", action="version", version=f"dmlpy {__version__}")
     return p
@@ -87,9 +90,9 @@ def _run(opts) -> int:
     if len(sources) > 1:
         raise DMLUsageError("give one script: SCRIPT, -f SCRIPT or -c CODE")
     backend.set_precision(opts.precision)
-    if opts.gpu:
+    if backend.gpu_requested(opts.gpu):
         try:
-            backend.use_cupy()
+            backend.use_cupy(opts.allow_tf32)
         except RuntimeError as e:
             raise DMLUsageError(str(e)) from None
     args = {}

@@ -1,8 +1,14 @@
-"""-stats: total time and a heavy-hitter table of builtins and operators, as SystemDS prints them."""
+"""-stats: total time and a heavy-hitter table of builtins and operators, as SystemDS prints them.
+
+On the GPU backend each timed builtin/operator waits for the device before its clock stops
+(otherwise only kernel launches would be timed), and the report adds the host<->device
+transfers (count and bytes each way) and the peak memory of CuPy's pool."""
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+
+from . import backend
 
 _OP_NAMES = {"_add": "+", "_sub": "-", "_mul": "*", "_div": "/", "_pow": "^", "_mod": "%%", "_intdiv": "%/%",
              "_matmul": "%*%", "_neg": "u-", "_lt": "<", "_le": "<=", "_gt": ">", "_ge": ">=", "_eq": "==",
@@ -18,6 +24,19 @@ class Stats:
 
     def _wrap(self, label, fn):
         tm, cnt, clock = self.time, self.count, time.perf_counter
+        if backend.on_device():
+            sync = backend.synchronize
+
+            def timed(*args, **kwargs):
+                t0 = clock()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    sync()
+                    tm[label] += clock() - t0
+                    cnt[label] += 1
+            timed.__name__ = getattr(fn, "__name__", label)
+            return timed
 
         def timed(*args, **kwargs):
             t0 = clock()
@@ -38,8 +57,11 @@ class Stats:
                 g[key] = self._wrap(_OP_NAMES[key], g[key])
 
     def report(self) -> str:
+        backend.synchronize()
         total = time.perf_counter() - self.start
         lines = ["SystemDS Statistics:", f"Total execution time:\t\t{total:.3f} sec."]
+        if backend.on_device():
+            lines += self._device_lines()
         hh = sorted(self.time.items(), key=lambda kv: -kv[1])[: self.top]
         if hh:
             lines.append("Heavy hitter instructions:")
@@ -48,3 +70,20 @@ class Stats:
             for i, (name, t) in enumerate(hh, 1):
                 lines.append(f"{i:>3}  {name.ljust(w)}  {t:7.3f}  {self.count[name]:>5}")
         return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _device_lines() -> list[str]:
+        t = backend.transfers
+        peak = backend.peak_device_bytes()
+        return [f"GPU backend ({backend.name}, {backend.xp.dtype(backend.dtype).name}"
+                f"{', TF32 products' if backend.tf32 else ''}):",
+                f"  host->device transfers:\t{t.to_device} ({_bytes(t.to_device_bytes)})",
+                f"  device->host transfers:\t{t.to_host} ({_bytes(t.to_host_bytes)})",
+                f"  peak device memory (pool):\t{_bytes(peak) if peak is not None else 'unknown'}"]
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3f} {unit}"
+    return f"{n} B"
