@@ -1,0 +1,200 @@
+"""The GPU backend's device cleanliness, checked without a GPU through fake_cupy.
+
+fake_cupy computes with NumPy behind CuPy's interface and refuses what would fail, or
+silently sync, on a device (see its docstring). Here every conformance case and every
+builtin family's agreement program runs on it and must give the NumPy backend's results
+(to 1e-9 relative in float64, 1e-4 in float32); the builtin unit tests run on it as a
+pytest plugin. Also: -gpu without a usable GPU fails with one clear sentence, and the
+transfer counters behind -stats count what crosses.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fake_cupy
+import gpu_agreement as ga
+from dmlpy import backend
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
+
+# Families whose builtins still call float()/int()/bool() on device arrays (dmlpy/builtins/linalg.py,
+# owned elsewhere): they would sync uncounted on CuPy. Remove an entry once its family passes.
+PENDING = {"linalg": "linalg.py converts device arrays with float()/int()/bool() (use backend.item)"}
+
+
+def _gpu_usable() -> bool:
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def fake():
+    undo = fake_cupy.install_checks()
+    try:
+        yield fake_cupy
+    finally:
+        undo()
+        backend.set_precision("double")
+
+
+# ------------------------------------------------------------------ selecting the GPU without one
+
+@pytest.mark.skipif(_gpu_usable(), reason="a GPU is usable here")
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_gpu_without_cupy_or_device_fails_with_one_sentence(how):
+    env = {k: v for k, v in os.environ.items() if k != "DMLPY_GPU"}
+    args = [sys.executable, "-m", "dmlpy", "-c", "print(1)"]
+    if how == "flag":
+        args.insert(3, "-gpu")
+    else:
+        env["DMLPY_GPU"] = "1"
+    r = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("usage error: -gpu needs CuPy and a CUDA GPU, and none is usable here (")
+
+
+@pytest.mark.skipif(_gpu_usable(), reason="a GPU is usable here")
+def test_python_api_gpu_without_device_raises():
+    import dmlpy
+    saved = backend.xp
+    with pytest.raises(RuntimeError, match="-gpu needs CuPy and a CUDA GPU"):
+        dmlpy.run("x = 1", gpu=True)
+    assert backend.xp is saved
+
+
+def test_environment_variable_selects_the_gpu(monkeypatch):
+    monkeypatch.delenv("DMLPY_GPU", raising=False)
+    assert not backend.gpu_requested(False) and backend.gpu_requested(True)
+    for value, on in (("1", True), ("true", True), ("0", False), ("", False)):
+        monkeypatch.setenv("DMLPY_GPU", value)
+        assert backend.gpu_requested(False) is on
+
+
+# ------------------------------------------------------------------ the stand-in behaves like CuPy
+
+def test_fake_cupy_refuses_what_cupy_refuses(fake):
+    a = fake.asarray(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(TypeError):
+        np.asarray(a)
+    with pytest.raises(TypeError):
+        np.exp(a)
+    with pytest.raises(TypeError):
+        a + np.ones((2, 3))
+    with pytest.raises(TypeError):
+        np.ones((2, 3)) * a
+    with pytest.raises(TypeError):
+        fake.where(a > 1, a, np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        fake.sum(a, where=a > 0)                   # a NumPy-only keyword
+    with pytest.raises(AttributeError):
+        fake.longdouble                            # no such dtype in CuPy
+    assert not hasattr(a.flags, "writeable")       # CuPy arrays have no such flag
+
+
+def test_fake_cupy_gives_0d_arrays_and_refuses_implicit_syncs_in_dmlpy(fake):
+    a = fake.asarray(np.arange(6.0).reshape(2, 3))
+    s = a.sum()
+    assert type(s) is fake.ndarray and s.shape == ()
+    assert type(a[0, 1]) is fake.ndarray
+    assert backend.item(s) == 15.0 and type(backend.item(s)) is float
+    for convert in (float, int, bool):
+        with pytest.raises(TypeError, match="implicit device->host sync"):
+            convert(s)
+
+
+def test_transfers_are_counted(fake):
+    backend.transfers.reset()
+    a = backend.asarray(np.ones((4, 5)))
+    assert (backend.transfers.to_device, backend.transfers.to_device_bytes) == (1, 160)
+    h = backend.to_host(a)
+    assert type(h) is np.ndarray and h.shape == (4, 5)
+    backend.item(a.sum())
+    assert (backend.transfers.to_host, backend.transfers.to_host_bytes) == (2, 168)
+    backend.asarray(a)                             # already on the device: no transfer
+    assert backend.transfers.to_device == 1
+
+
+def test_stats_report_transfers_on_the_gpu_backend(fake):
+    from dmlpy.interpreter import Session
+    from dmlpy.parser import parse
+    from dmlpy.stats import Stats
+    stats, out = Stats(3), io.StringIO()
+    Session(stdout=out, stats=stats).run_program(parse(
+        "X = rand(rows=20, cols=10, seed=1)\nY = X %*% t(X)\nprint(as.scalar(Y[1, 1]) > 0)\n"
+        "print(toString(Y[1:2, 1:2]))\n", "stats.dml"), {})
+    report = stats.report()
+    assert "  host->device transfers:\t1 (1.562 KB)" in report       # rand: 20*10 doubles
+    assert "  device->host transfers:\t2 (40 B)" in report           # one cell, then 2x2 for toString
+    assert "peak device memory (pool)" in report
+
+
+# ------------------------------------------------------------------ agreement with the NumPy backend
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("family", list(ga.PROGRAMS))
+def test_family_agrees_with_numpy(family, precision):
+    if family in PENDING:
+        pytest.xfail(PENDING[family])
+    reference = ga.run_family(family, "numpy", precision)
+    undo = fake_cupy.install_checks()
+    try:
+        got = ga.run_family(family, "module", precision, fake_cupy)
+    finally:
+        undo()
+    worst = {k: d for k, d in ga.differences(reference, got).items() if d > ga.TOLERANCE[precision]}
+    assert not worst, f"{family} ({precision}) differs from the NumPy backend: {worst}"
+
+
+def _conformance_cases():
+    from record import CASES, EXPECTED
+    return sorted(p for p in CASES.rglob("*.dml") if (EXPECTED / p.relative_to(CASES).with_suffix(".json")).exists())
+
+
+def _run_case(case, tmp_path):
+    from test_conformance import run_case
+    fails, stdout, err = run_case(case, tmp_path)
+    return fails, stdout, (err.report() if err else "")
+
+
+@pytest.mark.parametrize("case", _conformance_cases(), ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_conformance_case_runs_the_same_on_the_device_backend(case, tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "dev").mkdir()
+    cpu = _run_case(case, tmp_path / "cpu")
+    undo = fake_cupy.install_checks()
+    try:
+        dev = _run_case(case, tmp_path / "dev")
+    finally:
+        undo()
+    if "DeviceCleanlinessError" in dev[2] and "linalg.py" in dev[2]:
+        pytest.xfail(PENDING["linalg"])
+    assert "DeviceCleanlinessError" not in dev[2], dev[2]
+    assert dev[0] == cpu[0], f"fails on CPU: {cpu[0]} ({cpu[2]}), on the device backend: {dev[0]} ({dev[2]})"
+    assert ga._text_difference(cpu[1], dev[1]) <= 1e-9, f"CPU:\n{cpu[1]}\ndevice backend:\n{dev[1]}"
+
+
+def test_builtin_unit_tests_pass_on_the_device_backend():
+    """The builtin families' own unit tests, every call on fake_cupy (as `-p fake_cupy`)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "tests"), ROOT]))
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "fake_cupy", "-p", "no:cacheprovider",
+         "tests/test_builtins_matrix.py", "tests/test_dnn_builtins.py", "tests/test_io.py",
+         # exact last digits from NumPy's 80-bit accumulation: a CPU-backend feature
+         "--deselect", "tests/test_builtins_matrix.py::test_statistics_of_integer_data_print_like_systemds"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
