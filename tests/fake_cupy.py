@@ -183,6 +183,8 @@ class ndarray:
 
     def __init__(self, a):
         self._a = a
+        if a.base is None:
+            _POOL.allocated += a.nbytes
 
     # --- no implicit conversion to NumPy, no silent syncs
     def __array__(self, dtype=None, copy=None):
@@ -346,11 +348,14 @@ def _not_on_this_machine(name):
 
 
 class _MemoryPool:
+    """Counts the bytes of every array made (a stand-in for a pool's high-water mark)."""
+    allocated = 0
+
     def used_bytes(self):
-        return 0
+        return self.allocated
 
     def total_bytes(self):
-        return 0
+        return self.allocated
 
     def free_bytes(self):
         return 0
@@ -366,8 +371,38 @@ def get_default_memory_pool():
     return _POOL
 
 
+class _ComputeTypes(types.ModuleType):
+    """cupy._core._routines_linalg's compute-type switch (TF32), remembered only."""
+    COMPUTE_TYPE_TBD, COMPUTE_TYPE_DEFAULT, COMPUTE_TYPE_PEDANTIC = 0, 1, 2
+    COMPUTE_TYPE_FP16, COMPUTE_TYPE_FP32, COMPUTE_TYPE_FP64, COMPUTE_TYPE_BF16, COMPUTE_TYPE_TF32 = 3, 4, 5, 6, 7
+
+    def __init__(self):
+        super().__init__("fake_cupy._core._routines_linalg")
+        self._types = {}
+
+    def set_compute_type(self, dtype, compute_type):
+        self._types[_np.dtype(dtype)] = compute_type
+
+    def get_compute_type(self, dtype):
+        return self._types.get(_np.dtype(dtype), self.COMPUTE_TYPE_DEFAULT)
+
+
+_core = types.ModuleType("fake_cupy._core")
+_core._routines_linalg = _ComputeTypes()
+
+
+def install_as_cupy() -> None:
+    """Make `import cupy` (and `from cupy._core import _routines_linalg`) give this module: for
+    dry runs of the GPU tests and of benchmarks/gpu_check.py on a machine without a GPU."""
+    sys.modules["cupy"] = sys.modules[__name__]
+    sys.modules["cupy._core"] = _core
+    sys.modules["cupy._core._routines_linalg"] = _core._routines_linalg
+
+
 cuda = types.SimpleNamespace(
-    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 0, driverGetVersion=lambda: 0,
+                                  getDeviceProperties=lambda i: {"name": b"fake_cupy (NumPy on the CPU)",
+                                                                 "totalGlobalMem": 0}),
     Device=lambda *a: types.SimpleNamespace(synchronize=lambda: None),
     get_device_id=lambda: 0,
 )
