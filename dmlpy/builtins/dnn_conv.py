@@ -21,9 +21,11 @@ from .dnn_parallel import map_ranges
 from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 from .registry import builtin
 
-# Bytes of patch matrix per chunk on NumPy: enough columns for efficient GEMMs, small
-# enough to stay in cache (and under glibc's mmap threshold, so freed chunks are reused).
-CHUNK_BYTES = 16 << 20
+# Images per chunk on NumPy: enough GEMM columns (n*P*Q) for BLAS to run near its peak,
+# as few images as that takes so the patch matrix stays small (in cache, reused from
+# chunk to chunk), and at most MAX_CHUNK_BYTES of patch matrix.
+MIN_CHUNK_COLUMNS = 1300
+MAX_CHUNK_BYTES = 64 << 20
 
 
 def _conv_geometry(name, input_shape, filter_shape, stride, padding) -> tuple[Geometry, int]:
@@ -43,7 +45,10 @@ class _Chunks:
         self.g, self.a, self.b, self.dtype = g, a, b, dtype
         if backend.xp is np:
             per_image = g.C * g.R * g.S * g.P * g.Q * np.dtype(dtype).itemsize
-            self.step = max(1, min(b - a, CHUNK_BYTES // max(per_image, 1)))
+            step = -(-MIN_CHUNK_COLUMNS // (g.P * g.Q))
+            step = max(1, min(b - a, step, MAX_CHUNK_BYTES // max(per_image, 1)))
+            count = -(-(b - a) // step)
+            self.step = -(-(b - a) // count)          # equal chunks rather than a small last one
         else:
             self.step = b - a
         self.n_max = min(self.step, b - a)
