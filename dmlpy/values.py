@@ -286,6 +286,10 @@ def from_python(v, what="input"):
         if all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in v) and len(v) > 0:
             return backend.asarray(np.asarray(v, dtype=np.float64).reshape(-1, 1))
         return DMLList([from_python(x) for x in v])
+    if backend.on_device() and isinstance(v, backend.xp.ndarray):     # already on the device: no transfer
+        if v.ndim > 2:
+            raise DMLRuntimeError(f"{what}: arrays of {v.ndim} dimensions are not DML matrices")
+        return backend.asarray(v.astype(backend.dtype, copy=True))
     a = np.asarray(v)
     if a.ndim > 2:
         raise DMLRuntimeError(f"{what}: arrays of {a.ndim} dimensions are not DML matrices")

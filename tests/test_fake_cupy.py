@@ -129,6 +129,17 @@ def test_transfers_are_counted(fake):
     assert backend.transfers.to_device == 1
 
 
+def test_python_api_takes_device_arrays_without_a_transfer(fake):
+    import dmlpy
+    X = fake.arange(6.0).reshape(2, 3)
+    backend.transfers.reset()
+    out = dmlpy.run("Y = X * 2", inputs={"X": X, "v": np.ones(2)}, outputs=["Y"])["Y"]
+    assert type(out) is np.ndarray
+    np.testing.assert_array_equal(out, np.arange(6.0).reshape(2, 3) * 2)
+    t = backend.transfers
+    assert (t.to_device, t.to_device_bytes, t.to_host, t.to_host_bytes) == (1, 16, 1, 48)   # v in, Y out
+
+
 def test_stats_report_transfers_on_the_gpu_backend(fake):
     from dmlpy.interpreter import Session
     from dmlpy.parser import parse

@@ -96,6 +96,15 @@ def test_matrices_stay_on_the_device_and_only_counted_transfers_cross():
     assert t.to_host == 4 and t.to_host_bytes == 8 + 200 * 200 * 8 + 32 + 200 * 200 * 8
 
 
+def test_python_api_takes_and_gives_arrays():
+    import cupy
+    import dmlpy
+    X = cupy.arange(6.0).reshape(2, 3)
+    out = dmlpy.run("Y = X %*% t(X)", inputs={"X": X}, outputs=["Y"], gpu=True)["Y"]
+    assert type(out) is np.ndarray
+    np.testing.assert_allclose(out, np.array([[5.0, 14.0], [14.0, 50.0]]), rtol=1e-12)
+
+
 def test_stats_report_transfers_and_pool_memory():
     r = _dmlpy(["-gpu", "-stats", "-c", "X = rand(rows=300, cols=300, seed=1)\nY = X %*% X\nprint(sum(Y))"], 300)
     assert r.returncode == 0, r.stderr
