@@ -115,7 +115,7 @@ def _run(opts) -> int:
         from .stats import Stats
         stats = Stats(opts.stats)
     session = Session(stats=stats)
-    main_fn = session.compile(program, args)
+    main_fn = session.compile(program, args, check_only=opts.check)
     if opts.check:
         return 0
     try:

@@ -222,8 +222,12 @@ class Session:
         return unit
 
     # -------------------------------------------------------- compiling
-    def compile(self, program: A.Program, args: dict):
-        """Link and compile a program; returns the Python main function."""
+    def compile(self, program: A.Program, args: dict, check_only: bool = False):
+        """Link, validate and compile a program; returns the Python main function.
+
+        check_only: stop after validation and code generation (dmlpy --check); nothing is
+        handed to Python's compiler and the session is left unchanged.
+        """
         unit = self._new_unit(program.file, program)
         # functions defined earlier in this session stay callable from later chunks
         for prev in self.main_units:
@@ -252,6 +256,9 @@ class Session:
             for fi in loaded.pop().functions.values():
                 comp.function(fi, em)
         code = "\n".join(em.out) + "\n"
+        self.last_code = code
+        if check_only:
+            return None
         fname = f"<dml:{self._chunk}>"
         self.line_tables[fname] = table
         try:
@@ -259,7 +266,6 @@ class Session:
         except SyntaxError as e:  # a construct Python cannot compile (e.g. nesting too deep)
             raise DMLValidationError(f"program cannot be compiled: {e.msg}") from None
         self.main_units.append(unit)
-        self.last_code = code
         return self.globals[main_name]
 
     # ---------------------------------------------------------- running
