@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Optional
 
 from . import ast as A
@@ -39,6 +40,7 @@ _LOOP_OPTIONS = {"check", "par", "mode", "opt", "log", "taskpartitioner", "tasks
 _ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
 
 
+@lru_cache(maxsize=None)
 def mangle(name: str) -> str:
     return "v_" + name.replace(".", "_dot_")
 
@@ -113,10 +115,8 @@ class _Emitter:
     def line(self, text: str, loc=None):
         text = "    " * self.indent + text
         spans = []
-        while True:
+        while "\x00" in text:
             m = _MARK.search(text)
-            if m is None:
-                break
             col = len(text[:m.start()].encode("utf-8"))
             spans.append((col, self.table.node_locs[int(m.group(1))]))
             text = text[:m.start()] + text[m.end():]
