@@ -1,11 +1,11 @@
 """2-D convolution builtins: conv2d, conv2d_backward_filter, conv2d_backward_data.
 
 All three use one im2col layout, ``cols[c, r, s, n, p, q] = Xpad[c, n, r + p*sh, s + q*sw]``,
-reshaped to (C*R*S, n*P*Q), and one GEMM per chunk of n images. Chunks keep the patch
-matrix a few MB (in cache, buffers reused from chunk to chunk instead of fresh pages for
-a whole-batch matrix of hundreds of MB) and their results go straight to the NCHW rows
-of the output. On NumPy the batch is also split over the cores (dnn_parallel). Zero
-padding; windows that run past the padded border read zeros.
+reshaped to (C*R*S, n*P*Q), and one GEMM per chunk of n images. A chunk holds just enough
+images for an efficient GEMM, so the patch matrix stays tens of MB instead of hundreds
+(its buffer is reused from chunk to chunk; no fresh pages), and results go straight to
+the NCHW rows of the output. On NumPy the batch is also split over the cores
+(dnn_parallel). Zero padding; windows that run past the padded border read zeros.
 
 On NumPy the patch matrix of a chunk is one copy of a strided window view (as_strided);
 other backends (CuPy) take the whole batch as one chunk and copy the R*S filter taps one
@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
-from .dnn_parallel import map_ranges
+from .dnn_parallel import map_ranges, workers_split_batch
 from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 from .registry import builtin
 
@@ -26,6 +26,10 @@ from .registry import builtin
 # chunk to chunk), and at most MAX_CHUNK_BYTES of patch matrix.
 MIN_CHUNK_COLUMNS = 1300
 MAX_CHUNK_BYTES = 64 << 20
+# Without single-threaded BLAS workers (no threadpoolctl), BLAS threads each GEMM itself
+# and needs much wider ones to scale.
+MIN_CHUNK_COLUMNS_THREADED_BLAS = 16384
+MAX_CHUNK_BYTES_THREADED_BLAS = 256 << 20
 
 
 def _conv_geometry(name, input_shape, filter_shape, stride, padding) -> tuple[Geometry, int]:
@@ -45,8 +49,12 @@ class _Chunks:
         self.g, self.a, self.b, self.dtype = g, a, b, dtype
         if backend.xp is np:
             per_image = g.C * g.R * g.S * g.P * g.Q * np.dtype(dtype).itemsize
-            step = -(-MIN_CHUNK_COLUMNS // (g.P * g.Q))
-            step = max(1, min(b - a, step, MAX_CHUNK_BYTES // max(per_image, 1)))
+            if workers_split_batch():
+                columns, limit = MIN_CHUNK_COLUMNS, MAX_CHUNK_BYTES
+            else:
+                columns, limit = MIN_CHUNK_COLUMNS_THREADED_BLAS, MAX_CHUNK_BYTES_THREADED_BLAS
+            step = -(-columns // (g.P * g.Q))
+            step = max(1, min(b - a, step, limit // max(per_image, 1)))
             count = -(-(b - a) // step)
             self.step = -(-(b - a) // count)          # equal chunks rather than a small last one
         else:
@@ -145,6 +153,7 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
     check_matrix("conv2d_backward_filter", "input", input, g.N, g.C * g.H * g.W)
     check_matrix("conv2d_backward_filter", "dout", dout, g.N, K * g.P * g.Q)
     L, CRS = g.P * g.Q, g.C * g.R * g.S
+    single_blas = workers_split_batch()
 
     def images(a, b):
         chunks = _Chunks(g, a, b, input.dtype)
@@ -152,7 +161,9 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
         dW = None
         for c0, c1 in chunks:
             cols = _im2col(g, _padded(g, input, c0, c1, xbuf), cbuf)
-            part = _channel_rows(dout, c0, c1, K, L, dbuf) @ cols.T        # (K, C*R*S)
+            d = _channel_rows(dout, c0, c1, K, L, dbuf)
+            # (K, C*R*S); multi-threaded OpenBLAS is much faster on the transposed product
+            part = d @ cols.T if single_blas else (cols @ d.T).T
             if dW is None:
                 dW = part
             else:
@@ -163,7 +174,7 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
     dW = parts[0]
     for part in parts[1:]:
         dW += part
-    return dW
+    return backend.xp.ascontiguousarray(dW)
 
 
 @builtin("conv2d_backward_data")

@@ -49,6 +49,11 @@ def workers() -> int:
     return _cores()
 
 
+def workers_split_batch() -> bool:
+    """True where batches are split over single-threaded-BLAS workers (NumPy, threadpoolctl)."""
+    return backend.xp is np and ThreadpoolController is not None and _cores() > 1
+
+
 def _ensure_pool(n: int):
     global _pool, _pool_size, _controller
     with _lock:
