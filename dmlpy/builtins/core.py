@@ -214,8 +214,13 @@ def rand(ctx, rows=1, cols=1, min=0.0, max=1.0, pdf="uniform", sparsity=1.0, see
         raise DMLRuntimeError(f"rand(): invalid dimensions {r}x{c}")
     lo, hi = as_float(min, "min"), as_float(max, "max")
     sp = as_float(sparsity, "sparsity")
-    gen = ctx.rng(as_int(seed, "seed"))
     kind = str(pdf).lower()
+    if kind == "uniform" and lo == hi and sp >= 1.0 and r * c > 0:
+        # every cell is min: no random numbers (on the GPU, no host-to-device copy either;
+        # e.g. nn's dropout layer with keep probability 1 asks for such a matrix every step)
+        as_int(seed, "seed")
+        return backend.xp.full((r, c), lo, dtype=backend.dtype)
+    gen = ctx.rng(as_int(seed, "seed"))
     if kind == "uniform":
         a = lo + (hi - lo) * gen.random((r, c))
     elif kind == "normal":
