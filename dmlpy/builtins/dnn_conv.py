@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
-from .dnn_parallel import map_ranges, workers_split_batch
+from .dnn_parallel import map_ranges, scratch, workers_split_batch
 from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 from .registry import builtin
 
@@ -65,14 +65,17 @@ class _Chunks:
         for c0 in range(self.a, self.b, self.step):
             yield c0, min(self.b, c0 + self.step)
 
-    def matrix(self, rows: int):
-        """A flat buffer for a (rows, n*P*Q) matrix of any chunk."""
-        return backend.xp.empty(rows * self.n_max * self.g.P * self.g.Q, dtype=self.dtype)
+    def matrix(self, key: str, rows: int):
+        """A flat scratch buffer for a (rows, n*P*Q) matrix of any chunk."""
+        return scratch(key, rows * self.n_max * self.g.P * self.g.Q, self.dtype)
 
     def images(self):
-        """A zeroed (C, n, Hp, Wp) buffer for padded images of any chunk."""
+        """A zeroed (C, n, Hp, Wp) scratch buffer for padded images of any chunk."""
         g = self.g
-        return backend.xp.zeros((g.C, self.n_max, g.padded_h, g.padded_w), dtype=self.dtype)
+        shape = (g.C, self.n_max, g.padded_h, g.padded_w)
+        buf = scratch("images", shape[0] * shape[1] * shape[2] * shape[3], self.dtype).reshape(shape)
+        buf.fill(0)
+        return buf
 
 
 def _view(buf, *shape):
@@ -135,7 +138,7 @@ def conv2d(input, filter, stride, padding, input_shape, filter_shape):
 
     def images(a, b):
         chunks = _Chunks(g, a, b, input.dtype)
-        xbuf, cbuf, pbuf = chunks.images(), chunks.matrix(CRS), chunks.matrix(K)
+        xbuf, cbuf, pbuf = chunks.images(), chunks.matrix("cols", CRS), chunks.matrix("rows", K)
         for c0, c1 in chunks:
             n = c1 - c0
             cols = _im2col(g, _padded(g, input, c0, c1, xbuf), cbuf)
@@ -157,7 +160,7 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
 
     def images(a, b):
         chunks = _Chunks(g, a, b, input.dtype)
-        xbuf, cbuf, dbuf = chunks.images(), chunks.matrix(CRS), chunks.matrix(K)
+        xbuf, cbuf, dbuf = chunks.images(), chunks.matrix("cols", CRS), chunks.matrix("rows", K)
         dW = None
         for c0, c1 in chunks:
             cols = _im2col(g, _padded(g, input, c0, c1, xbuf), cbuf)
@@ -189,7 +192,7 @@ def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shap
 
     def images(a, b):
         chunks = _Chunks(g, a, b, dout.dtype)
-        xbuf, cbuf, dbuf = chunks.images(), chunks.matrix(CRS), chunks.matrix(K)
+        xbuf, cbuf, dbuf = chunks.images(), chunks.matrix("cols", CRS), chunks.matrix("rows", K)
         for c0, c1 in chunks:
             n = c1 - c0
             cols = xp.matmul(filter_t, _channel_rows(dout, c0, c1, K, L, dbuf), out=_view(cbuf, CRS, n * L))

@@ -28,6 +28,10 @@ except ImportError:       # optional: without it the builtins run single-threade
 # Below this many floating-point operations per call, thread start-up costs more than it saves.
 MIN_PARALLEL_FLOPS = 20_000_000
 
+# Scratch arrays up to this size are kept per thread between calls: reusing them avoids
+# faulting in fresh pages (tens of MB per call), which costs system time on a busy host.
+MAX_KEPT_SCRATCH_BYTES = 64 << 20
+
 _state = threading.local()
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -107,3 +111,21 @@ def map_ranges(fn, n: int, flops: float) -> list:
             if e is not None:
                 raise e
         return [first] + [f.result() for f in futures]
+
+
+def scratch(key: str, size: int, dtype):
+    """A flat array of `size` items for temporary use by the calling thread within one call.
+
+    On NumPy, arrays up to MAX_KEPT_SCRATCH_BYTES are kept per thread and key, and reused
+    by the next call that asks for at most as many; contents are arbitrary."""
+    xp = backend.xp
+    dtype = np.dtype(dtype)
+    if xp is not np or size * dtype.itemsize > MAX_KEPT_SCRATCH_BYTES:
+        return xp.empty(size, dtype=dtype)
+    kept = getattr(_state, "scratch", None)
+    if kept is None:
+        kept = _state.scratch = {}
+    buf = kept.get((key, dtype))
+    if buf is None or buf.size < size:
+        buf = kept[(key, dtype)] = np.empty(size, dtype=dtype)
+    return buf[:size]
