@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
 
 # Families whose builtins still call float()/int()/bool() on device arrays (dmlpy/builtins/linalg.py,
 # owned elsewhere): they would sync uncounted on CuPy. Remove an entry once its family passes.
-PENDING = {"linalg": "linalg.py converts device arrays with float()/int()/bool() (use backend.item)"}
+PENDING = {}
 
 
 def _gpu_usable() -> bool:

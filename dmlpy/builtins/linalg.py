@@ -67,15 +67,15 @@ def _householder_qr(a):
     rdiag = [0.0] * k
     for minor in range(k):
         col = w[minor:, minor]
-        x0 = float(col[0])
-        norm = math.sqrt(float(col @ col))
+        x0 = backend.item(col[0])
+        norm = math.sqrt(backend.item(col @ col))
         alpha = -norm if x0 > 0 else norm
         rdiag[minor] = alpha
         if alpha != 0.0:
             w[minor, minor] = x0 - alpha
             v = w[minor:, minor]
             if minor + 1 < n:
-                coef = -(v @ w[minor:, minor + 1:]) / (alpha * float(v[0]))
+                coef = -(v @ w[minor:, minor + 1:]) / (alpha * backend.item(v[0]))
                 w[minor:, minor + 1:] -= xp.outer(v, coef)
     return w, rdiag
 
@@ -92,7 +92,7 @@ def _qr_solve(w, rdiag, b, func: str):
     y = _work(b)
     for minor in range(min(m, n)):
         v = w[minor:, minor]
-        factor = 1.0 / (rdiag[minor] * float(v[0]))
+        factor = 1.0 / (rdiag[minor] * backend.item(v[0]))
         coef = (v @ y[minor:, :]) * factor
         y[minor:, :] += xp.outer(v, coef)
     for j in range(len(rdiag) - 1, -1, -1):
@@ -110,7 +110,7 @@ def qr(A):
     w, rdiag = _householder_qr(A)
     m, n = w.shape
     k = min(m, n)
-    rd = xp.asarray(rdiag, dtype=backend.dtype)
+    rd = backend.asarray(rdiag).reshape(-1)
     h = xp.zeros((m, n), dtype=backend.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         h[:, :k] = xp.tril(w[:, :k]) / -rd
@@ -163,8 +163,8 @@ def _lu(a):
     for col in range(n):
         mags = xp.abs(lu[col:, col])
         mags = xp.where(xp.isnan(mags), -xp.inf, mags)
-        best = col + int(xp.argmax(mags)) if n - col > 0 else col
-        if not abs(float(lu[best, col])) >= _LU_SINGULARITY and not math.isnan(float(lu[best, col])):
+        best = col + int(backend.item(xp.argmax(mags))) if n - col > 0 else col
+        if not abs(backend.item(lu[best, col])) >= _LU_SINGULARITY and not math.isnan(backend.item(lu[best, col])):
             return lu, perm, even, True
         if best != col:
             lu[[col, best], :] = lu[[best, col], :]
@@ -197,7 +197,7 @@ def lu(A):
     if _determinant(f, even, singular) == 0.0:
         raise DMLRuntimeError("LU Decomposition can only be done on a non-singular matrix.")
     p = xp.zeros((n, n), dtype=backend.dtype)
-    p[xp.arange(n), xp.asarray(perm)] = 1.0
+    p[xp.arange(n), backend.asarray(perm).reshape(-1).astype(int)] = 1.0
     lower = xp.tril(f, -1) + xp.eye(n, dtype=backend.dtype)
     upper = xp.triu(f)
     return p, lower, upper
@@ -234,14 +234,14 @@ def cholesky(A):
     lower_t = xp.triu(A.T, 1)
     tolerance = _CHOL_SYMMETRY * xp.maximum(xp.abs(upper), xp.abs(lower_t))
     bad = xp.abs(upper - lower_t) > tolerance
-    if bool(xp.any(bad)):
+    if bool(backend.item(xp.any(bad))):
         flat = int(xp.argmax(bad.reshape(-1)))       # first offending pair in row-major order
         i, j = divmod(flat, n)
         raise DMLRuntimeError(f"non symmetric matrix: the difference between entries at ({i},{j}) and ({j},{i}) "
                               f"is larger than {_message_number(_CHOL_SYMMETRY)}")
     t = xp.triu(_work(A))
     for i in range(n):
-        d = float(t[i, i])
+        d = backend.item(t[i, i])
         if d <= _CHOL_POSITIVITY:
             raise DMLRuntimeError(f"{_message_number(d)} is smaller than, or equal to, the minimum "
                                   f"({_message_number(_CHOL_POSITIVITY)}): not positive definite matrix: "
