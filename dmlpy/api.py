@@ -50,11 +50,9 @@ class Session:
 
     def __init__(self, stdout=None, workdir: str | None = None, precision: str = "double", gpu: bool = False):
         backend.set_precision(precision)
-        # the backend is process-wide: the newest Session chooses it
+        # the backend is process-wide: once a session asks for the GPU, later ones use it too
         if backend.gpu_requested(gpu):      # gpu=True or DMLPY_GPU=1
             backend.use_cupy()
-        else:
-            backend.use_numpy()
         self._session = _Session(stdout=stdout, workdir=workdir)
 
     def run(self, script: str, inputs: dict | None = None, outputs=None, args=None, file: str | None = None):
