@@ -263,26 +263,27 @@ def _logical_scalar(v):
     return v
 
 
-def and_(a, b):
+def _logical(op, a, b):
+    """& and |: cell-wise on matrices (0/1 doubles), boolean on scalars."""
     if _ismat(a) or _ismat(b):
         xp = backend.xp
+        cells = xp.logical_and if op == "&" else xp.logical_or
         if not _ismat(a):
             a = _logical_scalar(a)
         if not _ismat(b):
             b = _logical_scalar(b)
-        return _mat_binary("&", lambda x, y: xp.logical_and(x != 0, y != 0), a, b, as_double=True)
-    return _as_bool("&", a) and _as_bool("&", b)
+        return _mat_binary(op, lambda x, y: cells(x != 0, y != 0), a, b, as_double=True)
+    if op == "&":
+        return _as_bool(op, a) and _as_bool(op, b)
+    return _as_bool(op, a) or _as_bool(op, b)
+
+
+def and_(a, b):
+    return _logical("&", a, b)
 
 
 def or_(a, b):
-    if _ismat(a) or _ismat(b):
-        xp = backend.xp
-        if not _ismat(a):
-            a = _logical_scalar(a)
-        if not _ismat(b):
-            b = _logical_scalar(b)
-        return _mat_binary("|", lambda x, y: xp.logical_or(x != 0, y != 0), a, b, as_double=True)
-    return _as_bool("|", a) or _as_bool("|", b)
+    return _logical("|", a, b)
 
 
 def not_(a):

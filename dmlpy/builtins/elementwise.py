@@ -189,17 +189,13 @@ builtin("is.infinite", "isInf")(_indicator("is.infinite", lambda xp, X: xp.isinf
 
 # ------------------------------------------------------------------ ifelse, xor
 
+_SCALAR_KINDS = {"boolean", "int", "double", "string"}
+
+
 def _scalar_kind(v):
-    t = type(v)
-    if t is bool:
-        return "boolean"
-    if t is int:
-        return "int"
-    if t is float:
-        return "double"
-    if t is str:
-        return "string"
-    return None
+    """The DML value type of a scalar (type_name's words), None for anything else."""
+    kind = type_name(v)
+    return kind if kind in _SCALAR_KINDS else None
 
 
 def _truth(v) -> bool:
