@@ -24,8 +24,8 @@ from .registry import builtin
 # Images per chunk on NumPy: enough GEMM columns (n*P*Q) for BLAS to run near its peak,
 # as few images as that takes so the patch matrix stays small (in cache, reused from
 # chunk to chunk), and at most MAX_CHUNK_BYTES of patch matrix.
-MIN_CHUNK_COLUMNS = 1300
-MAX_CHUNK_BYTES = 64 << 20
+MIN_CHUNK_COLUMNS = 700
+MAX_CHUNK_BYTES = 24 << 20
 # Without single-threaded BLAS workers (no threadpoolctl), BLAS threads each GEMM itself
 # and needs much wider ones to scale.
 MIN_CHUNK_COLUMNS_THREADED_BLAS = 16384

@@ -30,7 +30,7 @@ MIN_PARALLEL_FLOPS = 20_000_000
 
 # Scratch arrays up to this size are kept per thread between calls: reusing them avoids
 # faulting in fresh pages (tens of MB per call), which costs system time on a busy host.
-MAX_KEPT_SCRATCH_BYTES = 64 << 20
+MAX_KEPT_SCRATCH_BYTES = 32 << 20
 
 _state = threading.local()
 _lock = threading.Lock()
