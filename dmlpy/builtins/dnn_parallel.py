@@ -64,6 +64,8 @@ def _ensure_pool(n: int):
         if _controller is None:
             _controller = ThreadpoolController()
         if _pool_size < n:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(n, thread_name_prefix="dmlpy-dnn")
             _pool_size = n
     return _pool, _controller
