@@ -61,6 +61,7 @@ class Scope:
         self.preset = dict(preset or {})        # variables that exist before the chunk runs (sessions)
         self.types: dict[str, Optional[str]] = {}
         self.assigned: set[str] = set()
+        self.expr_types: Optional[dict] = None      # memo of expression types once inference is done
 
     def type(self, name):
         if name in self.fixed:
@@ -77,12 +78,17 @@ class Scope:
 class TypeInference:
     """Mixin for the compiler: static types of expressions and of each scope's variables."""
     def infer_scope(self, stmts, scope: Scope, unit: Unit):
-        """Flow-insensitive fixpoint over all assignments of a scope."""
+        """Flow-insensitive fixpoint over all assignments of a scope.
+
+        Afterwards the scope's types are final, so expression types are memoized in
+        ``scope.expr_types`` (code generation asks for the same subexpressions repeatedly)."""
+        scope.expr_types = None
         for _ in range(20):
             before = dict(scope.types)
             self._infer_block(stmts, scope, unit)
             if scope.types == before:
                 break
+        scope.expr_types = {}
 
     def _assign_type(self, scope, name, t):
         scope.assigned.add(name)
@@ -150,6 +156,16 @@ class TypeInference:
         return "?"
 
     def expr_type(self, e, scope, unit):
+        memo = scope.expr_types
+        if memo is None:
+            return self._expr_type(e, scope, unit)
+        key = id(e)
+        r = memo.get(key, memo)
+        if r is memo:
+            r = memo[key] = self._expr_type(e, scope, unit)
+        return r
+
+    def _expr_type(self, e, scope, unit):
         t = type(e)
         if t is A.IntLit:
             return "i"
