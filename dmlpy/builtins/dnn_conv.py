@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
-from .dnn_parallel import map_ranges, scratch, workers_split_batch
+from .dnn_parallel import chunks, map_chunks, scratch, workers_split_batch
 from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 from .registry import builtin
 
@@ -42,40 +42,30 @@ def _conv_geometry(name, input_shape, filter_shape, stride, padding) -> tuple[Ge
     return g, K
 
 
-class _Chunks:
-    """Scratch buffers for the chunks of images [a, b) and the loop over those chunks."""
+def _chunk_spans(g: Geometry, dtype) -> list[tuple[int, int]]:
+    """The image chunks [c0, c1) of the batch: whole batch off NumPy."""
+    if backend.xp is not np:
+        return [(0, g.N)]
+    per_image = g.C * g.R * g.S * g.P * g.Q * np.dtype(dtype).itemsize
+    if workers_split_batch():
+        columns, limit = MIN_CHUNK_COLUMNS, MAX_CHUNK_BYTES
+    else:
+        columns, limit = MIN_CHUNK_COLUMNS_THREADED_BLAS, MAX_CHUNK_BYTES_THREADED_BLAS
+    step = max(1, min(-(-columns // (g.P * g.Q)), limit // max(per_image, 1)))
+    return chunks(g.N, step)
 
-    def __init__(self, g: Geometry, a: int, b: int, dtype):
-        self.g, self.a, self.b, self.dtype = g, a, b, dtype
-        if backend.xp is np:
-            per_image = g.C * g.R * g.S * g.P * g.Q * np.dtype(dtype).itemsize
-            if workers_split_batch():
-                columns, limit = MIN_CHUNK_COLUMNS, MAX_CHUNK_BYTES
-            else:
-                columns, limit = MIN_CHUNK_COLUMNS_THREADED_BLAS, MAX_CHUNK_BYTES_THREADED_BLAS
-            step = -(-columns // (g.P * g.Q))
-            step = max(1, min(b - a, step, limit // max(per_image, 1)))
-            count = -(-(b - a) // step)
-            self.step = -(-(b - a) // count)          # equal chunks rather than a small last one
-        else:
-            self.step = b - a
-        self.n_max = min(self.step, b - a)
 
-    def __iter__(self):
-        for c0 in range(self.a, self.b, self.step):
-            yield c0, min(self.b, c0 + self.step)
+def _matrix_buffer(g: Geometry, key: str, rows: int, n: int, dtype):
+    """A flat scratch buffer for a (rows, n*P*Q) matrix."""
+    return scratch(key, rows * n * g.P * g.Q, dtype)
 
-    def matrix(self, key: str, rows: int):
-        """A flat scratch buffer for a (rows, n*P*Q) matrix of any chunk."""
-        return scratch(key, rows * self.n_max * self.g.P * self.g.Q, self.dtype)
 
-    def images(self):
-        """A zeroed (C, n, Hp, Wp) scratch buffer for padded images of any chunk."""
-        g = self.g
-        shape = (g.C, self.n_max, g.padded_h, g.padded_w)
-        buf = scratch("images", shape[0] * shape[1] * shape[2] * shape[3], self.dtype).reshape(shape)
-        buf.fill(0)
-        return buf
+def _images_buffer(g: Geometry, n: int, dtype):
+    """A zeroed (C, n, Hp, Wp) scratch buffer for padded images."""
+    shape = (g.C, n, g.padded_h, g.padded_w)
+    buf = scratch("images", shape[0] * shape[1] * shape[2] * shape[3], dtype).reshape(shape)
+    buf.fill(0)
+    return buf
 
 
 def _view(buf, *shape):
@@ -136,16 +126,14 @@ def conv2d(input, filter, stride, padding, input_shape, filter_shape):
     xp, L, CRS = backend.xp, g.P * g.Q, g.C * g.R * g.S
     out = xp.empty((g.N, K, L), dtype=input.dtype)
 
-    def images(a, b):
-        chunks = _Chunks(g, a, b, input.dtype)
-        xbuf, cbuf, pbuf = chunks.images(), chunks.matrix("cols", CRS), chunks.matrix("rows", K)
-        for c0, c1 in chunks:
-            n = c1 - c0
-            cols = _im2col(g, _padded(g, input, c0, c1, xbuf), cbuf)
-            prod = xp.matmul(filter, cols, out=_view(pbuf, K, n * L))
-            out[c0:c1] = prod.reshape(K, n, L).transpose(1, 0, 2)
+    def chunk(c0, c1):
+        n = c1 - c0
+        Xp = _padded(g, input, c0, c1, _images_buffer(g, n, input.dtype))
+        cols = _im2col(g, Xp, _matrix_buffer(g, "cols", CRS, n, input.dtype))
+        prod = xp.matmul(filter, cols, out=_view(_matrix_buffer(g, "rows", K, n, input.dtype), K, n * L))
+        out[c0:c1] = prod.reshape(K, n, L).transpose(1, 0, 2)
 
-    map_ranges(images, g.N, 2.0 * K * CRS * g.N * L)
+    map_chunks(chunk, _chunk_spans(g, input.dtype), 2.0 * K * CRS * g.N * L)
     return out.reshape(g.N, K * L)
 
 
@@ -158,25 +146,19 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
     L, CRS = g.P * g.Q, g.C * g.R * g.S
     single_blas = workers_split_batch()
 
-    def images(a, b):
-        chunks = _Chunks(g, a, b, input.dtype)
-        xbuf, cbuf, dbuf = chunks.images(), chunks.matrix("cols", CRS), chunks.matrix("rows", K)
-        dW = None
-        for c0, c1 in chunks:
-            cols = _im2col(g, _padded(g, input, c0, c1, xbuf), cbuf)
-            d = _channel_rows(dout, c0, c1, K, L, dbuf)
-            # (K, C*R*S); multi-threaded OpenBLAS is much faster on the transposed product
-            part = d @ cols.T if single_blas else (cols @ d.T).T
-            if dW is None:
-                dW = part
-            else:
-                dW += part
-        return dW
+    def chunk(c0, c1):
+        n = c1 - c0
+        Xp = _padded(g, input, c0, c1, _images_buffer(g, n, input.dtype))
+        cols = _im2col(g, Xp, _matrix_buffer(g, "cols", CRS, n, input.dtype))
+        d = _channel_rows(dout, c0, c1, K, L, _matrix_buffer(g, "rows", K, n, input.dtype))
+        # (K, C*R*S); multi-threaded OpenBLAS is much faster on the transposed product
+        return d @ cols.T if single_blas else (cols @ d.T).T
 
-    parts = map_ranges(images, g.N, 2.0 * K * CRS * g.N * L)
-    dW = parts[0]
-    for part in parts[1:]:
-        dW += part
+    def add(total, part):
+        total += part
+        return total
+
+    dW = map_chunks(chunk, _chunk_spans(g, input.dtype), 2.0 * K * CRS * g.N * L, fold=add)
     return backend.xp.ascontiguousarray(dW)
 
 
@@ -190,16 +172,13 @@ def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shap
     dX = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     filter_t = filter.T
 
-    def images(a, b):
-        chunks = _Chunks(g, a, b, dout.dtype)
-        xbuf, cbuf, dbuf = chunks.images(), chunks.matrix("cols", CRS), chunks.matrix("rows", K)
-        for c0, c1 in chunks:
-            n = c1 - c0
-            cols = xp.matmul(filter_t, _channel_rows(dout, c0, c1, K, L, dbuf), out=_view(cbuf, CRS, n * L))
-            dXp = xbuf[:, :n]
-            dXp.fill(0)
-            _col2im_add(g, cols, dXp)
-            dX[c0:c1] = dXp[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W].transpose(1, 0, 2, 3)
+    def chunk(c0, c1):
+        n = c1 - c0
+        d = _channel_rows(dout, c0, c1, K, L, _matrix_buffer(g, "rows", K, n, dout.dtype))
+        cols = xp.matmul(filter_t, d, out=_view(_matrix_buffer(g, "cols", CRS, n, dout.dtype), CRS, n * L))
+        dXp = _images_buffer(g, n, dout.dtype)
+        _col2im_add(g, cols, dXp)
+        dX[c0:c1] = dXp[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W].transpose(1, 0, 2, 3)
 
-    map_ranges(images, g.N, 2.0 * K * CRS * g.N * L)
+    map_chunks(chunk, _chunk_spans(g, dout.dtype), 2.0 * K * CRS * g.N * L)
     return dX.reshape(g.N, g.C * g.H * g.W)

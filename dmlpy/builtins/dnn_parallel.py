@@ -1,14 +1,14 @@
 """Splitting a batch of images over the CPU cores for the deep-learning builtins.
 
 NumPy releases the GIL in copies, ufuncs and BLAS calls, so Python threads that each
-take a contiguous range of images run in parallel. Every stage then runs on all cores
-(im2col copies, scatter-adds, pooling), not only the GEMMs; and each GEMM runs on a
-single BLAS thread, which avoids BLAS threads spinning on each other when the machine
-is busy. BLAS is limited to one thread through threadpoolctl while the workers run;
-without threadpoolctl (or off NumPy) everything runs on the calling thread as one range.
+take chunks of images run in parallel. Every stage then runs on all cores (im2col
+copies, scatter-adds, pooling), not only the GEMMs; and each GEMM runs on a single BLAS
+thread, which avoids BLAS threads spinning on each other when the machine is busy. BLAS
+is limited to one thread through threadpoolctl while the workers run; without
+threadpoolctl (or off NumPy) everything runs on the calling thread.
 
-Results do not depend on timing: the ranges are fixed by the batch size and the number
-of workers, and partial results are combined in range order.
+Results do not depend on timing: chunks are fixed by the batch size, each writes its own
+part of the output, and partial sums are combined in chunk order.
 """
 from __future__ import annotations
 
@@ -71,48 +71,78 @@ def _ensure_pool(n: int):
     return _pool, _controller
 
 
-def ranges(n: int, parts: int) -> list[tuple[int, int]]:
-    """[0, n) cut into `parts` contiguous ranges whose sizes differ by at most one."""
-    parts = max(1, min(parts, n))
-    base, extra = divmod(n, parts)
+def chunks(n: int, step: int) -> list[tuple[int, int]]:
+    """[0, n) cut into contiguous chunks of at most `step`, of (nearly) equal sizes."""
+    step = max(1, min(step, n))
+    count = -(-n // step)
+    base, extra = divmod(n, count)
     out, start = [], 0
-    for i in range(parts):
+    for i in range(count):
         stop = start + base + (1 if i < extra else 0)
         out.append((start, stop))
         start = stop
     return out
 
 
-def _marked(fn):
-    def run(a, b):
-        _state.busy = True          # nested builtins in a worker stay on that worker
+def map_chunks(fn, spans: list[tuple[int, int]], flops: float, fold=None):
+    """fn(c0, c1) for every chunk of images, on all workers when the work is worth it.
+
+    Idle workers take the next chunk, so a worker slowed down by a busy machine does
+    fewer. Returns the results in chunk order; with fold, returns
+    fold(...fold(fold(r0, r1), r2)..., rk), folded in chunk order as results arrive (so
+    the value does not depend on timing) without keeping them all. fn must write only
+    to its own chunk of any shared output."""
+    parts = min(workers(), len(spans)) if flops >= MIN_PARALLEL_FLOPS else 1
+    if parts <= 1:
+        if fold is None:
+            return [fn(a, b) for a, b in spans]
+        acc = None
+        for i, (a, b) in enumerate(spans):
+            r = fn(a, b)
+            acc = r if i == 0 else fold(acc, r)
+        return acc
+    pool, controller = _ensure_pool(parts - 1)
+    lock = threading.Lock()
+    results = [None] * len(spans)
+    todo = iter(range(len(spans)))
+    ready = {}                      # with fold: results waiting for their predecessors
+    shared = {"acc": None, "next": 0, "failed": False}
+
+    def work():
+        _state.busy = True          # builtins called inside a worker stay on that worker
         try:
-            return fn(a, b)
+            while True:
+                with lock:
+                    i = None if shared["failed"] else next(todo, None)
+                if i is None:
+                    return
+                try:
+                    r = fn(*spans[i])
+                except BaseException:
+                    shared["failed"] = True
+                    raise
+                if fold is None:
+                    results[i] = r
+                    continue
+                with lock:
+                    ready[i] = r
+                    while shared["next"] in ready:
+                        r = ready.pop(shared["next"])
+                        shared["acc"] = r if shared["next"] == 0 else fold(shared["acc"], r)
+                        shared["next"] += 1
         finally:
             _state.busy = False
-    return run
 
-
-def map_ranges(fn, n: int, flops: float) -> list:
-    """[fn(a, b) for each image range (a, b) of [0, n)], on several threads when worth it.
-
-    fn must only write to its own range of any shared output.
-    """
-    parts = min(workers(), n) if flops >= MIN_PARALLEL_FLOPS else 1
-    if parts <= 1:
-        return [fn(0, n)]
-    pool, controller = _ensure_pool(parts - 1)
-    spans = ranges(n, parts)
     with controller.limit(limits=1, user_api="blas"):
-        futures = [pool.submit(_marked(fn), a, b) for a, b in spans[1:]]
+        futures = [pool.submit(work) for _ in range(parts - 1)]
         try:
-            first = _marked(fn)(*spans[0])
+            work()
         finally:
-            rest = [f.exception() for f in futures]     # wait for all before BLAS threads return
-        for e in rest:
+            errors = [f.exception() for f in futures]     # wait for all before BLAS threads return
+        for e in errors:
             if e is not None:
                 raise e
-        return [first] + [f.result() for f in futures]
+    return results if fold is None else shared["acc"]
 
 
 def scratch(key: str, size: int, dtype):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .dnn_parallel import map_ranges
+from .dnn_parallel import chunks, map_chunks
 from .registry import builtin
 from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 
@@ -30,6 +30,17 @@ def _pool_geometry(name, input, stride, padding, input_shape, pool_size) -> Geom
     if input is not None:
         check_matrix(name, "input", input, g.N, g.C * g.H * g.W)
     return g
+
+
+# Input cells per chunk of images on NumPy: chunks for the workers to share, each large
+# enough that per-tap overheads do not matter.
+CHUNK_CELLS = 1 << 20
+
+
+def _spans(g: Geometry) -> list[tuple[int, int]]:
+    if backend.xp is not np:
+        return [(0, g.N)]
+    return chunks(g.N, max(1, CHUNK_CELLS // (g.C * g.H * g.W)))
 
 
 def _lowest(dtype) -> float:
@@ -114,7 +125,7 @@ def max_pool(input, stride, padding, input_shape, pool_size):
     def images(a, b):
         out[a:b] = _window_max(g, _padded(g, input, a, b, -np.inf), lowest)
 
-    map_ranges(images, g.N, 2.0 * input.size * g.R * g.S / (g.sh * g.sw))
+    map_chunks(images, _spans(g), 2.0 * input.size * g.R * g.S / (g.sh * g.sw))
     return out.reshape(g.N, g.C * g.P * g.Q)
 
 
@@ -140,7 +151,7 @@ def max_pool_backward(input, dout, stride, padding, input_shape, pool_size):
         dXp = dXp.reshape(n, g.C, g.padded_h, g.padded_w)
         dX[a:b] = dXp if _unpadded(g) else dXp[g.interior()]
 
-    map_ranges(images, g.N, 6.0 * input.size * g.R * g.S / (g.sh * g.sw))
+    map_chunks(images, _spans(g), 6.0 * input.size * g.R * g.S / (g.sh * g.sw))
     return dX.reshape(g.N, g.C * g.H * g.W)
 
 
@@ -159,7 +170,7 @@ def avg_pool(input, stride, padding, input_shape, pool_size):
                 total += Xp[g.tap(r, s)]
         xp.multiply(total, 1.0 / (g.R * g.S), out=out[a:b])
 
-    map_ranges(images, g.N, 2.0 * input.size * g.R * g.S / (g.sh * g.sw))
+    map_chunks(images, _spans(g), 2.0 * input.size * g.R * g.S / (g.sh * g.sw))
     return out.reshape(g.N, g.C * g.P * g.Q)
 
 
@@ -182,5 +193,5 @@ def avg_pool_backward(input, dout, stride, padding, input_shape, pool_size):
         if not _unpadded(g):
             _unpad_into(g, dXp, dX[a:b])
 
-    map_ranges(images, g.N, 2.0 * dout.size * g.R * g.S)
+    map_chunks(images, _spans(g), 2.0 * dout.size * g.R * g.S)
     return dX.reshape(g.N, g.C * g.H * g.W)
