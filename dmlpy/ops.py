@@ -79,6 +79,8 @@ def _mat_binary(op, fn, a, b, as_double=False):
 
 def add(a, b):
     ta, tb = type(a), type(b)
+    if ta is _ND and tb is _ND and a.shape == b.shape:
+        return a + b
     if (ta is int or ta is float) and (tb is int or tb is float):
         return a + b
     if ta is str or tb is str:

@@ -271,6 +271,8 @@ _WIDE_SUM_LIMIT = 1 << 16
 
 @builtin("sum")
 def sum_(X):
+    if type(X) is np.ndarray and X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
+        return float(X.sum(dtype=np.longdouble))     # the common case, without the dispatch below
     if is_matrix(X):
         if X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
             # (on the GPU too: a small matrix copies to the host as fast as a reduction syncs)
