@@ -84,6 +84,11 @@ def add(a, b):
     if (ta is int or ta is float) and (tb is int or tb is float):
         return a + b
     if ta is str or tb is str:
+        # a 1x1 matrix (typically X[i, j]) joins a string as its value, as SystemDS allows for X[i, j]
+        if _ismat(a) and a.shape == (1, 1):
+            a, ta = backend.item(a[0, 0]), float
+        if _ismat(b) and b.shape == (1, 1):
+            b, tb = backend.item(b[0, 0]), float
         if _ismat(a) or _ismat(b) or ta is DMLList or tb is DMLList:
             raise _bad_operands("+", a, b)
         return (a if ta is str else format_scalar(a)) + (b if tb is str else format_scalar(b))

@@ -67,3 +67,25 @@ def test_same_lines_and_numbers(outputs):
         if not same and ew[0] not in KNOWN_SYSTEMDS_DIVERGENCES:
             mismatches.append(f"SystemDS: {e}\n   dmlpy: {g}")
     assert not mismatches, f"{len(mismatches)} line(s) differ:\n" + "\n".join(mismatches[:30])
+
+
+def test_train_with_lars_runs_unchanged():
+    """Upstream train_with_lars draws its weights with rand(), so its numbers cannot match SystemDS's;
+    it must run unchanged on a tiny set. (With use_bn=TRUE upstream 3.4.0 passes the BN cache to the
+    non-BN backward and fails on either engine.)"""
+    import dmlpy
+    out = io.StringIO()
+    scripts = extract_scripts()
+    script = ('source("nn/networks/alexnet.dml") as alexnet\n'
+              'X = read($data + "/X.csv")\nY = read($data + "/Y.csv")\n'
+              '[model, losses, accs] = alexnet::train_with_lars(X, Y, X, Y, 3, 67, 67, 10, 1, 2, 0.02, FALSE, 42)\n'
+              'print("trained " + length(model) + " " + nrow(losses) + " " + nrow(accs))\n')
+    cwd = os.getcwd()
+    os.chdir(scripts)
+    try:
+        dmlpy.Session(stdout=out, workdir=scripts).run(script, args={"data": os.path.join(HERE, "data")})
+    finally:
+        os.chdir(cwd)
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "trained 16 1 1"
+    assert any(line.startswith("Epoch 1 - Train Loss: ") for line in lines)
