@@ -15,7 +15,7 @@ import numpy as np
 
 from . import backend
 from .errors import DMLRuntimeError
-from .values import DMLList, format_scalar, type_name
+from .values import DMLList, as_int, format_scalar, type_name
 
 np.seterr(all="ignore")     # DML gives Infinity/NaN, never a warning
 
@@ -327,14 +327,11 @@ SAME = object()        # marks X[i, j]: the upper bound equals the lower bound
 
 
 def _bound(v, what) -> int:
-    t = type(v)
-    if t is int:
+    if type(v) is int:
         return v
-    if t is float or t is bool:
-        return int(v)
-    if _ismat(v) and v.shape == (1, 1):
-        return int(backend.item(v[0, 0]))
-    raise DMLRuntimeError(f"{what} must be a number, not a {type_name(v)}")
+    if type(v) is str:
+        raise DMLRuntimeError(f"{what} must be a number, not a string")
+    return as_int(v, what)
 
 
 def _range_of(lo, hi, n, dim, name):

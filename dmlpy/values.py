@@ -258,6 +258,52 @@ def frame_to_string(f: Frame) -> str:
 
 # ------------------------------------------------------------- conversions
 
+def as_int(v, what="argument") -> int:
+    t = type(v)
+    if t is int:
+        return v
+    if t is float or t is bool:
+        return int(v)
+    if is_matrix(v) and v.shape == (1, 1):
+        return int(backend.item(v[0, 0]))
+    if t is str:
+        try:
+            return int(float(v))
+        except ValueError:
+            pass
+    raise DMLRuntimeError(f"{what} must be an integer, not a {type_name(v)}")
+
+
+def as_float(v, what="argument") -> float:
+    t = type(v)
+    if t is float:
+        return v
+    if t is int or t is bool:
+        return float(v)
+    if is_matrix(v) and v.shape == (1, 1):
+        return float(backend.item(v[0, 0]))
+    if t is str:
+        try:
+            return float(v)
+        except ValueError:
+            pass
+    raise DMLRuntimeError(f"{what} must be a number, not a {type_name(v)}")
+
+
+def as_bool(v, what="argument") -> bool:
+    t = type(v)
+    if t is bool:
+        return v
+    if t is int or t is float:
+        return v != 0
+    if t is str and v.upper() in ("TRUE", "FALSE"):
+        return v.upper() == "TRUE"
+    if is_matrix(v) and v.shape == (1, 1):
+        return backend.item(v[0, 0]) != 0
+    raise DMLRuntimeError(f"{what} must be a boolean, not a {type_name(v)}")
+
+
+
 def to_python(v):
     """A value as the Python API returns it: numpy arrays, Python scalars, lists."""
     if is_matrix(v):

@@ -8,58 +8,15 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError, DMLStop
-from ..values import DMLList, Frame, format_scalar, is_matrix, matrix_to_string, list_to_string, to_string, type_name
+from ..values import (DMLList, Frame, as_bool, as_float, as_int, format_scalar, is_matrix,  # noqa: F401
+                      list_to_string, matrix_to_string, to_string, type_name)
 from .registry import builtin
 
 _SCALAR = (int, float, bool)
 
 
 # ----------------------------------------------------------------- conversions
-
-def as_int(v, what="argument") -> int:
-    t = type(v)
-    if t is int:
-        return v
-    if t is float or t is bool:
-        return int(v)
-    if is_matrix(v) and v.shape == (1, 1):
-        return int(backend.item(v[0, 0]))
-    if t is str:
-        try:
-            return int(float(v))
-        except ValueError:
-            pass
-    raise DMLRuntimeError(f"{what} must be an integer, not a {type_name(v)}")
-
-
-def as_float(v, what="argument") -> float:
-    t = type(v)
-    if t is float:
-        return v
-    if t is int or t is bool:
-        return float(v)
-    if is_matrix(v) and v.shape == (1, 1):
-        return float(backend.item(v[0, 0]))
-    if t is str:
-        try:
-            return float(v)
-        except ValueError:
-            pass
-    raise DMLRuntimeError(f"{what} must be a number, not a {type_name(v)}")
-
-
-def as_bool(v, what="argument") -> bool:
-    t = type(v)
-    if t is bool:
-        return v
-    if t is int or t is float:
-        return v != 0
-    if t is str and v.upper() in ("TRUE", "FALSE"):
-        return v.upper() == "TRUE"
-    if is_matrix(v) and v.shape == (1, 1):
-        return backend.item(v[0, 0]) != 0
-    raise DMLRuntimeError(f"{what} must be a boolean, not a {type_name(v)}")
-
+# as_int, as_float and as_bool live in values.py (the runtime's indexing uses them too).
 
 def as_matrix_arg(v, what="argument"):
     if is_matrix(v):
