@@ -171,7 +171,8 @@ def _min_max(name, args, want_max):
         return float(best)
     shape = mats[0].shape
     for M in mats[1:]:
-        if M.shape != shape:
+        # as in cell-wise operators, a 1x1 matrix or a matching row/column vector broadcasts
+        if not (M.shape == shape or M.shape == (1, 1) or M.shape == (1, shape[1]) or M.shape == (shape[0], 1)):
             raise DMLRuntimeError(f"{name}(): matrices of different shapes {shape[0]}x{shape[1]} "
                                   f"and {M.shape[0]}x{M.shape[1]}")
     fold = xp.maximum if want_max else xp.minimum        # both propagate NaN, like Math.max/min
