@@ -409,10 +409,9 @@ class Compiler(Resolver, TypeInference):
         scope = Scope("function", params)
         self.infer_scope(fd.body, scope, unit)
         loc = (unit.file, fd.line, fd.col)
-        sig = []
-        for p in fd.params:
-            sig.append(f"{mangle(p.name)}=_MISSING" if p.default is not None else mangle(p.name))
-        # parameters with defaults must come after the others in Python; use keyword-only fallbacks
+        # every Python parameter defaults to _MISSING: calls were checked for missing arguments when
+        # they were compiled, and DML defaults are evaluated in the function body (they may be any
+        # expression), so a default may precede a parameter without one
         em.line(f"def {fi.py_name}({', '.join(self._py_signature(fd))}):", loc)
         em.indent += 1
         for p in fd.params:
