@@ -320,29 +320,15 @@ class Compiler(Resolver, TypeInference):
                 v = mangle(tg.name)
                 em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {code}, {tg.name!r})", loc)
         elif t is A.MultiAssign:
-            targets = s.targets
             kind, target = self.resolve_function(s.call.name, unit, s.call)
-            if kind == "user" and len(target.node.returns) > 1 and len(targets) != len(target.node.returns):
-                # SystemDS binds the first results to the targets and leaves the rest alone
-                n = min(len(targets), len(target.node.returns))
-                self.tmp += 1
-                tmp = f"_t{self.tmp}"
-                em.line(f"{tmp} = {self.call(s.call, scope, unit, nret=len(target.node.returns))}", loc)
-                for i, tg in enumerate(targets[:n]):
-                    self._assign_target(tg, f"{tmp}[{i}]", scope, unit, em, loc)
-                return
-            code = self.call(s.call, scope, unit, nret=len(s.targets))
-            temps = []
-            for tg in s.targets:
-                self.tmp += 1
-                temps.append(f"_t{self.tmp}")
-            em.line(f"{', '.join(temps)}, = {code}" if len(temps) == 1 else f"{', '.join(temps)} = {code}", loc)
-            for tg, tmp in zip(s.targets, temps):
-                if isinstance(tg, A.Name):
-                    em.line(f"{mangle(tg.name)} = {tmp}", loc)
-                else:
-                    v = mangle(tg.name)
-                    em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {tmp}, {tg.name!r})", loc)
+            # a DML function binds its first results to the targets and leaves the rest alone, as
+            # SystemDS does; a builtin must return exactly as many values as there are targets
+            nouts = len(target.node.returns) if kind == "user" and target.node.returns else len(s.targets)
+            self.tmp += 1
+            tmp = f"_t{self.tmp}"
+            em.line(f"{tmp} = {self.call(s.call, scope, unit, nret=nouts)}", loc)
+            for i, tg in enumerate(s.targets[:nouts]):
+                self._assign_target(tg, tmp if nouts == 1 else f"{tmp}[{i}]", scope, unit, em, loc)
         elif t is A.CallStmt:
             kind, target = self.resolve_function(s.call.name, unit, s.call)
             if kind == "user" and target.node.returns and not target.unit.script_builtin:
@@ -351,9 +337,7 @@ class Compiler(Resolver, TypeInference):
                                + " (SystemDS does not allow a call with results as a statement)", s, unit)
             em.line(self.call(s.call, scope, unit, nret=0), loc)
         elif t is A.If:
-            cond = self.expr(s.cond, scope, unit)
-            ct = self.expr_type(s.cond, scope, unit)
-            em.line(f"if {cond}:" if self.fast and ct == "b" else f"if _truth({cond}):", loc)
+            em.line(f"if {self._condition(s.cond, scope, unit)}:", loc)
             em.indent += 1
             self.block(s.then, scope, unit, em)
             em.indent -= 1
@@ -384,9 +368,7 @@ class Compiler(Resolver, TypeInference):
             self.block(s.body, scope, unit, em)
             em.indent -= 1
         elif t is A.While:
-            cond = self.expr(s.cond, scope, unit)
-            ct = self.expr_type(s.cond, scope, unit)
-            em.line(f"while {cond}:" if self.fast and ct == "b" else f"while _truth({cond}):", loc)
+            em.line(f"while {self._condition(s.cond, scope, unit)}:", loc)
             em.indent += 1
             self.block(s.body, scope, unit, em)
             em.indent -= 1
@@ -394,6 +376,11 @@ class Compiler(Resolver, TypeInference):
             pass        # resolved when the program was linked
         else:
             raise self.err(f"unsupported statement {t.__name__}", s, unit)
+
+    def _condition(self, cond, scope, unit) -> str:
+        """The Python test of an if/while condition: direct for a known boolean, else via _truth."""
+        code = self.expr(cond, scope, unit)
+        return code if self.fast and self.expr_type(cond, scope, unit) == "b" else f"_truth({code})"
 
     def _assign_target(self, tg, code, scope, unit, em, loc):
         if isinstance(tg, A.Name):

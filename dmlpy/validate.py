@@ -26,6 +26,15 @@ def _reads(node, out: set) -> None:
                 _reads(v, out)
 
 
+def _whole_assignments(s) -> list[str]:
+    """Variables a statement assigns as a whole (not through left indexing)."""
+    if isinstance(s, A.Assign) and isinstance(s.target, A.Name):
+        return [s.target.name]
+    if isinstance(s, A.MultiAssign):
+        return [t.name for t in s.targets if isinstance(t, A.Name)]
+    return []
+
+
 def loop_carried_variables(body) -> set[str]:
     """Variables a parfor body reads before it assigns them in the same iteration, and assigns:
     their value flows from one iteration to the next (SystemDS rejects such a parfor)."""
@@ -33,11 +42,8 @@ def loop_carried_variables(body) -> set[str]:
 
     def collect_assigned(stmts):
         for s in stmts:
-            if isinstance(s, A.Assign) and isinstance(s.target, A.Name):
-                assigned.add(s.target.name)
-            elif isinstance(s, A.MultiAssign):
-                assigned.update(t.name for t in s.targets if isinstance(t, A.Name))
-            elif isinstance(s, A.If):
+            assigned.update(_whole_assignments(s))
+            if isinstance(s, A.If):
                 collect_assigned(s.then)
                 collect_assigned(s.orelse or [])
             elif isinstance(s, (A.For, A.While)):
@@ -66,15 +72,13 @@ def loop_carried_variables(body) -> set[str]:
             elif isinstance(s, A.While):
                 _reads(s.cond, reads)
             carried.update(n for n in reads if n in assigned and n not in written)
-            if isinstance(s, A.Assign) and isinstance(s.target, A.Name):
-                written.add(s.target.name)
-            elif isinstance(s, A.MultiAssign):
-                written.update(t.name for t in s.targets if isinstance(t, A.Name))
-            elif isinstance(s, A.If):
+            written.update(_whole_assignments(s))
+            if isinstance(s, A.If):
                 visit(s.then)
                 visit(s.orelse or [])
             elif isinstance(s, (A.For, A.While)):
-                written.add(s.var) if isinstance(s, A.For) else None
+                if isinstance(s, A.For):
+                    written.add(s.var)
                 visit(s.body)
     visit(body)
     return carried
