@@ -127,12 +127,22 @@ def time_systemds(script: str, repeat: int, sd: str) -> list[float]:
 
 # ------------------------------------------------------------------ cases
 
+def time_side_by_side(script: str, repeat: int, sd: str | None):
+    """dmlpy and SystemDS runs alternated, so that a slow spell of a shared machine slows both."""
+    mine, theirs = [], []
+    for _ in range(repeat):
+        mine += time_dmlpy(script, 1)
+        if sd:
+            theirs += time_systemds(script, 1, sd)
+    return mine, theirs or None
+
+
 def case_scalar_loop(a, sd):
-    return time_dmlpy(SCALAR_LOOP, a.repeat), (time_systemds(SCALAR_LOOP, a.repeat, sd) if sd else None), 0.5
+    return (*time_side_by_side(SCALAR_LOOP, a.repeat, sd), 0.5)
 
 
 def case_matrix_loop(a, sd):
-    return time_dmlpy(MATRIX_LOOP, a.repeat), (time_systemds(MATRIX_LOOP, a.repeat, sd) if sd else None), 0.3
+    return (*time_side_by_side(MATRIX_LOOP, a.repeat, sd), 0.3)
 
 
 def case_startup(a, sd):

@@ -21,7 +21,8 @@ from typing import Optional
 
 from . import ast as A
 from .builtins import bind_call
-from .errors import Location
+from .errors import DMLValidationError, Location
+from .hoist import PURE_BUILTINS, PureReads, assigned_in
 from .types import CONSTANTS, NUMERIC, TYPE_WORDS, Scope, TypeInference, type_of_spec
 from .validate import Resolver, loop_carried_variables
 
@@ -105,6 +106,15 @@ _MARK = re.compile(r"\x00(\d+)\x01")
 
 # ------------------------------------------------------------------- the emitter
 
+@dataclass
+class _Loop:
+    """A loop being compiled: what its body assigns, and the hoisted values reset before it."""
+    assigned: set
+    line: int                      # index in the emitter's output of the line before the header
+    indent: int
+    hoisted: list = field(default_factory=list)
+
+
 class _Emitter:
     def __init__(self, table: LineTable):
         self.out: list[str] = []
@@ -134,6 +144,9 @@ class Compiler(Resolver, TypeInference):
         self.fast = fast_ops
         self.tmp = 0
         self.table = table
+        self.loops: list[_Loop] = []        # enclosing loops, outermost first (hoisting)
+        self.hoisting = False               # compiling an expression that is being hoisted
+        self.pure_reads = PureReads(self._is_pure_builtin)
 
     def mark(self, node, unit, code: str) -> str:
         """Tag the code of an operation so that a runtime error points at its DML position."""
@@ -144,10 +157,58 @@ class Compiler(Resolver, TypeInference):
 
     # --------------------------------------------------------- expressions
     def expr(self, e, scope: Scope, unit: Unit) -> str:
-        code = self._expr(e, scope, unit)
         if type(e) in (A.Binary, A.Unary, A.Index, A.Call):
-            return self.mark(e, unit, code)
-        return code
+            if self.loops and not self.hoisting:
+                hoisted = self.hoist(e, scope, unit)
+                if hoisted is not None:
+                    return hoisted
+            return self.mark(e, unit, self._expr(e, scope, unit))
+        return self._expr(e, scope, unit)
+
+    def hoist(self, e, scope: Scope, unit: Unit) -> Optional[str]:
+        """Code that computes a loop-invariant expression once, when it is first reached, and
+        reuses its value in later iterations; None where that is not possible or not worth it."""
+        # worth it for matrix results and for calls; scalar arithmetic is cheaper than the check
+        if type(e) is not A.Call and self.expr_type(e, scope, unit) != "m":
+            return None
+        self.unit = unit
+        names = self.pure_reads(e)
+        if names is None:
+            return None
+        # the outermost loop that assigns none of the names read (inner loops assign a subset)
+        loop = next((lp for lp in self.loops if not names & lp.assigned), None)
+        if loop is None:
+            return None
+        self.hoisting = True
+        try:
+            code = self.mark(e, unit, self._expr(e, scope, unit))
+        finally:
+            self.hoisting = False
+        self.tmp += 1
+        h = f"_h{self.tmp}"
+        loop.hoisted.append(h)
+        return f"({h} if {h} is not None else ({h} := {code}))"
+
+    def _is_pure_builtin(self, c: A.Call) -> bool:
+        if c.name not in PURE_BUILTINS:
+            return False
+        try:        # (a DML function of that name hides the builtin)
+            return self.resolve_function(c.name, self.unit, c)[0] == "builtin"
+        except DMLValidationError:       # the normal compilation reports it
+            return False
+
+    def enter_loop(self, body, em: "_Emitter", loop_var: Optional[str] = None) -> "_Loop":
+        """Before a loop's header: a line that later resets the values hoisted to this loop."""
+        assigned = assigned_in(body)
+        if loop_var is not None:
+            assigned.add(loop_var)
+        loop = _Loop(assigned, len(em.out), em.indent)
+        em.line("pass")
+        return loop
+
+    def leave_loop(self, loop: "_Loop", em: "_Emitter") -> None:
+        if loop.hoisted:
+            em.out[loop.line] = "    " * loop.indent + " = ".join(loop.hoisted) + " = None"
 
     def _expr(self, e, scope: Scope, unit: Unit) -> str:
         t = type(e)
@@ -347,6 +408,7 @@ class Compiler(Resolver, TypeInference):
                 self.block(s.orelse, scope, unit, em)
                 em.indent -= 1
         elif t is A.For:
+            loop = self.enter_loop(s.body, em, s.var) if self.fast else None
             it = s.iterable
             args = [self.expr(it.start, scope, unit), self.expr(it.stop, scope, unit)]
             if it.step is not None:
@@ -364,18 +426,31 @@ class Compiler(Resolver, TypeInference):
                                    "or disable the check with parfor(..., check=0)", s, unit)
             fn = "_colon_range" if it.step is None and not it.is_seq else "_loop_range"
             em.line(f"for {mangle(s.var)} in {fn}({', '.join(args)}):", loc)
-            em.indent += 1
-            self.block(s.body, scope, unit, em)
-            em.indent -= 1
+            self.loop_body(loop, s.body, scope, unit, em)
         elif t is A.While:
+            loop = self.enter_loop(s.body, em) if self.fast else None
+            if loop is not None:
+                self.loops.append(loop)      # the condition is evaluated in every iteration too
             em.line(f"while {self._condition(s.cond, scope, unit)}:", loc)
-            em.indent += 1
-            self.block(s.body, scope, unit, em)
-            em.indent -= 1
+            if loop is not None:
+                self.loops.pop()
+            self.loop_body(loop, s.body, scope, unit, em)
         elif t is A.Source or t is A.Setwd:
             pass        # resolved when the program was linked
         else:
             raise self.err(f"unsupported statement {t.__name__}", s, unit)
+
+    def loop_body(self, loop, body, scope, unit, em: _Emitter):
+        if loop is not None:
+            self.loops.append(loop)
+        em.indent += 1
+        try:
+            self.block(body, scope, unit, em)
+        finally:
+            em.indent -= 1
+            if loop is not None:
+                self.loops.pop()
+                self.leave_loop(loop, em)
 
     def _condition(self, cond, scope, unit) -> str:
         """The Python test of an if/while condition: direct for a known boolean, else via _truth."""

@@ -224,12 +224,29 @@ def length(X):
 # prints the correctly rounded digits (sum of 0.1, 0.2, 0.3 is 0.6), which plain float64 summation
 # misses; above it, numpy's pairwise float64 sum keeps large sums fast.
 _WIDE_SUM_LIMIT = 1 << 16
+# Up to this many cells the extended sum is a dot product with ones in long double, which
+# numpy dispatches faster than a reduction that casts (a hot spot of small-matrix loops).
+_DOT_SUM_LIMIT = 1024
+_LONG_ONES: dict[int, np.ndarray] = {}       # cell count -> ones in long double
+_F64 = np.dtype(np.float64)
+_vdot = np.vdot
+
+
+def _sum_float64(X) -> float:
+    n = X.size
+    if n <= _DOT_SUM_LIMIT:
+        ones = _LONG_ONES[n] = np.ones(n, np.longdouble)
+        return float(_vdot(X, ones))
+    if n <= _WIDE_SUM_LIMIT:
+        return float(X.sum(dtype=np.longdouble))
+    return float(X.sum())
 
 
 @builtin("sum")
 def sum_(X):
-    if type(X) is np.ndarray and X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
-        return float(X.sum(dtype=np.longdouble))     # the common case, without the dispatch below
+    if type(X) is np.ndarray and X.dtype is _F64:        # the common case, without the dispatch below
+        ones = _LONG_ONES.get(X.size)
+        return float(_vdot(X, ones)) if ones is not None else _sum_float64(X)
     if is_matrix(X):
         if X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
             # (on the GPU too: a small matrix copies to the host as fast as a reduction syncs)
