@@ -7,7 +7,8 @@
 Prints, per case, the median over --repeat runs of dmlpy's time, SystemDS's time and their ratio
 (target ratios come from the issues). dmlpy's time is compile + run inside one Python process;
 SystemDS's is the "Total execution time" it reports (JVM start-up excluded), so the ratio favours
-neither start-up. Start-up itself is measured separately (startup case: wall time of a process).
+neither start-up. The loop cases also print the wall-clock times of whole processes, start-ups
+included; start-up alone is the startup case (wall time of a process).
 """
 from __future__ import annotations
 
@@ -127,13 +128,35 @@ def time_systemds(script: str, repeat: int, sd: str) -> list[float]:
 
 # ------------------------------------------------------------------ cases
 
+def time_dmlpy_process(script: str) -> float:
+    """Wall time of a whole `dmlpy SCRIPT` process, start-up included."""
+    exe = shutil.which("dmlpy")
+    cmd = [exe] if exe else [sys.executable, "-m", "dmlpy"]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "bench.dml")
+        with open(path, "w") as f:
+            f.write(script)
+        t0 = time.perf_counter()
+        subprocess.run(cmd + [path], check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+
 def time_side_by_side(script: str, repeat: int, sd: str | None):
-    """dmlpy and SystemDS runs alternated, so that a slow spell of a shared machine slows both."""
-    mine, theirs = [], []
+    """dmlpy and SystemDS runs alternated, so that a slow spell of a shared machine slows both.
+    Also prints the wall-clock times of whole processes (Python's and the JVM's start-up in)."""
+    mine, theirs, my_wall, their_wall = [], [], [], []
     for _ in range(repeat):
         mine += time_dmlpy(script, 1)
+        my_wall.append(time_dmlpy_process(script))
         if sd:
+            t0 = time.perf_counter()
             theirs += time_systemds(script, 1, sd)
+            their_wall.append(time.perf_counter() - t0)
+    line = f"  whole process, wall clock: dmlpy {statistics.median(my_wall):.3f} s"
+    if their_wall:
+        w = statistics.median(their_wall)
+        line += f", SystemDS {w:.3f} s, ratio {statistics.median(my_wall) / w:.2f}"
+    print(line)
     return mine, theirs or None
 
 
