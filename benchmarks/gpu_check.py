@@ -26,6 +26,9 @@ CuPy wheels: `pip install -e '.[gpu]'` installs cupy-cuda12x, for CUDA 12.x driv
 H100/H200 set-up); CUDA 11.x needs cupy-cuda11x, CUDA 13.x cupy-cuda13x. CuPy 14 needs no
 cuDNN: dmlpy's convolutions are im2col plus cuBLAS GEMMs, its pooling CuPy element-wise code.
 
+The convolutions use CUDA kernels for im2col/col2im (dmlpy/builtins/dnn_kernels.py); to time
+the tap-by-tap CuPy code instead: DMLPY_GPU_KERNELS=0 python benchmarks/gpu_check.py --skip tests
+
 Dry run without a GPU (checks this script and the tests' logic, not the device; tiny sizes;
 fake_cupy stands in for CuPy and PyTorch runs on the CPU):
     python benchmarks/gpu_check.py --dry-run

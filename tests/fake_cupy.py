@@ -15,8 +15,11 @@ It behaves like CuPy where that matters for device cleanliness, and computes wit
     or keyword fails here as it would on the device;
   * ``ndarray.flags`` has only CuPy's attributes (c_contiguous, f_contiguous, owndata).
 
-What it cannot check: speed, kernels (RawKernel & co. raise NotImplementedError), numerical
-differences between cuBLAS/CUB and NumPy, and CuPy's own bugs. Those wait for a device.
+A RawKernel's CUDA C source is compiled with g++ and run on the CPU as one thread (see
+RawKernel below): that checks a kernel's index arithmetic, not CUDA itself.
+What it cannot check: speed, the other kernel kinds (they raise NotImplementedError), NVRTC's
+view of the source, numerical differences between cuBLAS/CUB and NumPy, and CuPy's own bugs.
+Those wait for a device.
 
 ``use_fake_cupy`` (a pytest fixture in tests/test_fake_cupy.py, and the ``-p fake_cupy``
 plugin below) switches dmlpy.backend to this module.
@@ -353,6 +356,68 @@ def get_array_module(*args):
     return sys.modules[__name__] if any(type(a) is ndarray for a in args) else _np
 
 
+# A RawKernel's CUDA C source, compiled for the CPU with g++ and run as a single thread: block
+# and grid of one, so a kernel covers its elements only if it walks them in a grid-stride
+# loop (as dmlpy's do). Arguments as CuPy passes them: device arrays as pointers (C-contiguous
+# here: the kernels index them flat), sizes and scalars as NumPy scalars of the parameter types.
+_CPU_PRELUDE = r"""
+struct fake_cupy_dim3 { unsigned int x, y, z; };
+static const fake_cupy_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
+#define __global__
+#define __device__
+"""
+_KERNEL_DIR = os.path.join(os.path.expanduser("~"), ".cache", "dmlpy", "fake_cupy_kernels")
+
+
+class RawKernel:
+    def __init__(self, code, name, options=(), backend="nvrtc", translate_cucomplex=False, **kwargs):
+        self.code, self.name = code, name
+        self._fn = None
+
+    def _compile(self):
+        import ctypes
+        import hashlib
+        import shutil
+        import subprocess
+        compiler = shutil.which("g++") or shutil.which("c++")
+        if compiler is None:
+            raise NotImplementedError("fake_cupy runs a RawKernel with g++, which is not installed here")
+        source = _CPU_PRELUDE + self.code
+        lib = os.path.join(_KERNEL_DIR, hashlib.sha1(source.encode()).hexdigest() + ".so")
+        if not os.path.exists(lib):
+            os.makedirs(_KERNEL_DIR, exist_ok=True)
+            tmp = f"{lib}.{os.getpid()}"
+            cpp = tmp + ".cpp"
+            with open(cpp, "w") as fh:
+                fh.write(source)
+            p = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-x", "c++", "-o", tmp, cpp],
+                               capture_output=True, text=True)
+            os.unlink(cpp)
+            if p.returncode != 0:
+                raise RuntimeError(f"kernel {self.name} does not compile:\n{p.stderr}")
+            os.replace(tmp, lib)
+        self._fn = getattr(ctypes.CDLL(lib), self.name)
+        return self._fn
+
+    def __call__(self, grid, block, args, shared_mem=0):
+        import ctypes
+        fn = self._fn or self._compile()
+        c_types = {_np.dtype(_np.int64): ctypes.c_longlong, _np.dtype(_np.int32): ctypes.c_int,
+                   _np.dtype(_np.float64): ctypes.c_double, _np.dtype(_np.float32): ctypes.c_float}
+        c_args = []
+        for a in args:
+            if type(a) is ndarray:
+                if not a._a.flags.c_contiguous:
+                    raise DeviceCleanlinessError(f"RawKernel {self.name}: an array argument is not C-contiguous")
+                c_args.append(ctypes.c_void_p(a._a.ctypes.data))
+            elif isinstance(a, _np.generic) and a.dtype in c_types:
+                c_args.append(c_types[a.dtype](a.item()))
+            else:
+                raise DeviceCleanlinessError(f"RawKernel {self.name}: argument of type {type(a).__name__} "
+                                             "(pass device arrays and NumPy scalars of the parameter types)")
+        fn(*c_args)
+
+
 def _not_on_this_machine(name):
     class Kernel:
         def __init__(self, *args, **kwargs):
@@ -443,7 +508,7 @@ def _namespace_attr(ns_key: str, np_module, attr: str):
             raise AttributeError(f"{prefix}{attr} exists in CuPy but has no NumPy counterpart in fake_cupy")
         return _function(prefix + attr, np_obj, entry.get("spec"))
     if kind == "kernel":
-        return _not_on_this_machine(attr)
+        return RawKernel if attr == "RawKernel" else _not_on_this_machine(attr)
     if kind == "class" and attr in ("dtype", "finfo", "iinfo") and np_obj is not None:
         return np_obj                   # CuPy re-exports NumPy's
     raise AttributeError(f"{prefix}{attr} ({kind}) is not provided by fake_cupy")

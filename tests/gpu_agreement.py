@@ -322,3 +322,32 @@ def working_directory(path: str):
         yield
     finally:
         os.chdir(cwd)
+
+
+# Convolution geometries for the im2col/col2im kernels: N, C, H, W, K, R, S, stride, padding
+CONV_GEOMETRIES = [
+    (2, 3, 7, 7, 4, 3, 3, (1, 1), (1, 1)),
+    (3, 2, 9, 8, 5, 3, 2, (2, 1), (0, 1)),
+    (2, 3, 13, 13, 2, 5, 5, (4, 4), (2, 2)),          # windows run past the padded border
+    (1, 1, 6, 5, 3, 1, 1, (1, 1), (0, 0)),
+    (2, 2, 5, 5, 2, 5, 5, (1, 1), (0, 0)),            # one window per image
+]
+
+
+def conv_calls(geo, dtype, seed: int = 7):
+    """conv2d and both gradients on random data of one geometry: a function of the array
+    conversion (host->device) that returns the three results by name."""
+    rng = np.random.default_rng(seed)
+    from dmlpy.builtins.dnn_conv import conv2d, conv2d_backward_data, conv2d_backward_filter
+    N, C, H, W, K, R, S, stride, padding = geo
+    shapes = dict(stride=list(stride), padding=list(padding), input_shape=[N, C, H, W], filter_shape=[K, C, R, S])
+    X = rng.standard_normal((N, C * H * W)).astype(dtype)
+    F = rng.standard_normal((K, C * R * S)).astype(dtype)
+    P = (H + 2 * padding[0] - R) // stride[0] + 1
+    Q = (W + 2 * padding[1] - S) // stride[1] + 1
+    D = rng.standard_normal((N, K * P * Q)).astype(dtype)
+    return lambda to: {
+        "conv2d": conv2d(to(X), to(F), **shapes),
+        "backward_filter": conv2d_backward_filter(to(X), to(D), **shapes),
+        "backward_data": conv2d_backward_data(to(F), to(D), **shapes),
+    }

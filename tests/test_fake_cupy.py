@@ -154,6 +154,47 @@ def test_stats_report_transfers_on_the_gpu_backend(fake):
     assert "peak device memory (pool)" in report
 
 
+# ------------------------------------------------------------------ the CUDA kernels, run on the CPU
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("geo", ga.CONV_GEOMETRIES)
+def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch):
+    """im2col/col2im as CUDA kernels (compiled for the CPU) against the NumPy backend: the
+    patch matrices are the same numbers, so forward and filter gradient agree to the GEMM's
+    rounding and the data gradient, summed in the same order, to the bit."""
+    calls = ga.conv_calls(geo, dtype)
+    reference = calls(lambda a: a)
+    results = {}
+    for kernels in ("1", "0"):
+        monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
+        undo = fake_cupy.install_checks()
+        try:
+            from dmlpy.builtins import dnn_kernels
+            assert dnn_kernels.enabled() == (kernels == "1")
+            results[kernels] = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
+        finally:
+            undo()
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for name, want in reference.items():
+        for kernels, got in results.items():
+            np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol, err_msg=f"{name}, kernels={kernels}")
+    np.testing.assert_array_equal(results["1"]["backward_data"], results["0"]["backward_data"])
+    np.testing.assert_array_equal(results["1"]["conv2d"], results["0"]["conv2d"])
+
+
+def test_raw_kernel_refuses_python_scalars_and_strided_arrays(fake):
+    k = fake.RawKernel('extern "C" __global__ void twice(double* x, long long n) '
+                       "{ for (long long i = blockIdx.x * blockDim.x + threadIdx.x; i < n; "
+                       "i += blockDim.x * gridDim.x) x[i] *= 2; }", "twice")
+    a = fake.asarray(np.arange(6.0).reshape(2, 3))
+    k((1,), (32,), (a, np.int64(6)))
+    np.testing.assert_array_equal(backend.to_host(a), np.arange(6.0).reshape(2, 3) * 2)
+    with pytest.raises(TypeError, match="argument of type int"):
+        k((1,), (32,), (a, 6))
+    with pytest.raises(TypeError, match="not C-contiguous"):
+        k((1,), (32,), (a.T, np.int64(6)))
+
+
 # ------------------------------------------------------------------ agreement with the NumPy backend
 
 @pytest.mark.parametrize("precision", ["double", "single"])

@@ -7,9 +7,10 @@ images for an efficient GEMM, so the patch matrix stays tens of MB instead of hu
 the NCHW rows of the output. On NumPy the batch is also split over the cores
 (dnn_parallel). Zero padding; windows that run past the padded border read zeros.
 
-On NumPy the patch matrix of a chunk is one copy of a strided window view (as_strided);
-other backends (CuPy) take the whole batch as one chunk and copy the R*S filter taps one
-strided slice at a time.
+On NumPy the patch matrix of a chunk is one copy of a strided window view (as_strided).
+CuPy takes the whole batch as one chunk and builds the patch matrix, and folds it back, with
+one CUDA kernel each (dnn_kernels); without them it copies the R*S filter taps one strided
+slice at a time.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
+from . import dnn_kernels
 from .dnn_parallel import chunks, map_chunks, scratch, workers_split_batch
 from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 from .registry import builtin
@@ -101,6 +103,16 @@ def _im2col(g: Geometry, Xp, buf):
     return cols.reshape(g.C * g.R * g.S, n * g.P * g.Q)
 
 
+def _patches(g: Geometry, X, c0: int, c1: int, buf):
+    """Images c0..c1-1 of X (N, C*H*W) -> their patch matrix (C*R*S, n*P*Q), in buf."""
+    n = c1 - c0
+    if dnn_kernels.enabled():
+        cols = _view(buf, g.C * g.R * g.S, n * g.P * g.Q)
+        dnn_kernels.im2col(g, backend.xp.ascontiguousarray(X[c0:c1]), cols)
+        return cols
+    return _im2col(g, _padded(g, X, c0, c1, _images_buffer(g, n, X.dtype)), buf)
+
+
 def _col2im_add(g: Geometry, cols, dXp):
     """Adds the patch matrix (C*R*S, n*P*Q) into padded (C, n, Hp, Wp) images."""
     cols = cols.reshape(g.C, g.R, g.S, dXp.shape[1], g.P, g.Q)
@@ -128,8 +140,7 @@ def conv2d(input, filter, stride, padding, input_shape, filter_shape):
 
     def chunk(c0, c1):
         n = c1 - c0
-        Xp = _padded(g, input, c0, c1, _images_buffer(g, n, input.dtype))
-        cols = _im2col(g, Xp, _matrix_buffer(g, "cols", CRS, n, input.dtype))
+        cols = _patches(g, input, c0, c1, _matrix_buffer(g, "cols", CRS, n, input.dtype))
         prod = xp.matmul(filter, cols, out=_view(_matrix_buffer(g, "rows", K, n, input.dtype), K, n * L))
         out[c0:c1] = prod.reshape(K, n, L).transpose(1, 0, 2)
 
@@ -148,8 +159,7 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
 
     def chunk(c0, c1):
         n = c1 - c0
-        Xp = _padded(g, input, c0, c1, _images_buffer(g, n, input.dtype))
-        cols = _im2col(g, Xp, _matrix_buffer(g, "cols", CRS, n, input.dtype))
+        cols = _patches(g, input, c0, c1, _matrix_buffer(g, "cols", CRS, n, input.dtype))
         d = _channel_rows(dout, c0, c1, K, L, _matrix_buffer(g, "rows", K, n, input.dtype))
         # (K, C*R*S); multi-threaded OpenBLAS is much faster on the transposed product
         return d @ cols.T if single_blas else (cols @ d.T).T
@@ -176,6 +186,9 @@ def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shap
         n = c1 - c0
         d = _channel_rows(dout, c0, c1, K, L, _matrix_buffer(g, "rows", K, n, dout.dtype))
         cols = xp.matmul(filter_t, d, out=_view(_matrix_buffer(g, "cols", CRS, n, dout.dtype), CRS, n * L))
+        if dnn_kernels.enabled():
+            dnn_kernels.col2im(g, cols, dX[c0:c1])
+            return
         dXp = _images_buffer(g, n, dout.dtype)
         _col2im_add(g, cols, dXp)
         dX[c0:c1] = dXp[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W].transpose(1, 0, 2, 3)
