@@ -351,3 +351,28 @@ def conv_calls(geo, dtype, seed: int = 7):
         "backward_filter": conv2d_backward_filter(to(X), to(D), **shapes),
         "backward_data": conv2d_backward_data(to(F), to(D), **shapes),
     }
+
+
+# Pooling geometries for the max-pool kernels: N, C, H, W, R, S, stride, padding
+POOL_GEOMETRIES = [
+    (2, 3, 8, 8, 3, 3, (2, 2), (0, 0)),             # overlapping windows (AlexNet's pools)
+    (2, 2, 7, 9, 2, 2, (2, 2), (0, 0)),
+    (1, 2, 6, 6, 3, 2, (1, 2), (1, 1)),             # padding
+    (2, 1, 5, 5, 3, 3, (2, 2), (2, 2)),             # windows of padding only
+]
+
+
+def pool_calls(geo, dtype, seed: int = 11):
+    """max_pool and its gradient on data with ties, NaN and -DBL_MAX cells: a function of the
+    array conversion (host->device) that returns both results by name."""
+    from dmlpy.builtins.dnn_pool import max_pool, max_pool_backward
+    rng = np.random.default_rng(seed)
+    N, C, H, W, R, S, stride, padding = geo
+    shapes = dict(stride=list(stride), padding=list(padding), input_shape=[N, C, H, W], pool_size=[R, S])
+    X = rng.integers(-3, 4, (N, C * H * W)).astype(dtype)     # small integers: many ties
+    X[0, 5] = np.nan
+    X[-1, -1] = -np.finfo(dtype).max
+    P = (H + 2 * padding[0] - R) // stride[0] + 1
+    Q = (W + 2 * padding[1] - S) // stride[1] + 1
+    D = rng.standard_normal((N, C * P * Q)).astype(dtype)
+    return lambda to: {"max_pool": max_pool(to(X), **shapes), "max_pool_backward": max_pool_backward(to(X), to(D), **shapes)}

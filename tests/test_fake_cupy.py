@@ -49,6 +49,12 @@ def fake():
         backend.set_precision("double")
 
 
+@pytest.fixture
+def restore_precision():
+    yield
+    backend.set_precision("double")
+
+
 # ------------------------------------------------------------------ selecting the GPU without one
 
 @pytest.mark.skipif(_gpu_usable(), reason="a GPU is usable here")
@@ -158,7 +164,7 @@ def test_stats_report_transfers_on_the_gpu_backend(fake):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.CONV_GEOMETRIES)
-def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch):
+def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, restore_precision):
     """im2col/col2im as CUDA kernels (compiled for the CPU) against the NumPy backend: the
     patch matrices are the same numbers, so forward and filter gradient agree to the GEMM's
     rounding and the data gradient, summed in the same order, to the bit."""
@@ -167,6 +173,7 @@ def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch):
     results = {}
     for kernels in ("1", "0"):
         monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
+        backend.set_precision("single" if dtype == np.float32 else "double")   # (asarray casts to it)
         undo = fake_cupy.install_checks()
         try:
             from dmlpy.builtins import dnn_kernels
@@ -180,6 +187,25 @@ def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch):
             np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol, err_msg=f"{name}, kernels={kernels}")
     np.testing.assert_array_equal(results["1"]["backward_data"], results["0"]["backward_data"])
     np.testing.assert_array_equal(results["1"]["conv2d"], results["0"]["conv2d"])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("geo", ga.POOL_GEOMETRIES)
+def test_max_pool_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, restore_precision):
+    """Max pooling and its gradient as CUDA kernels (compiled for the CPU): the same bits as
+    the NumPy backend and the tap-by-tap code, NaN, ties and -DBL_MAX cells included."""
+    calls = ga.pool_calls(geo, dtype)
+    reference = calls(lambda a: a)
+    for kernels in ("1", "0"):
+        monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
+        backend.set_precision("single" if dtype == np.float32 else "double")   # (asarray casts to it)
+        undo = fake_cupy.install_checks()
+        try:
+            got = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
+        finally:
+            undo()
+        for name, want in reference.items():
+            np.testing.assert_array_equal(got[name], want, err_msg=f"{name}, kernels={kernels}")
 
 
 def test_raw_kernel_refuses_python_scalars_and_strided_arrays(fake):

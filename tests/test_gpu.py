@@ -86,12 +86,27 @@ def test_conv_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dtype, 
     got = {}
     for kernels in ("1", "0"):
         monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
+        backend.set_precision("single" if dtype == np.float32 else "double")   # (asarray casts to it)
         got[kernels] = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
     tol = 1e-9 if dtype == np.float64 else 1e-4
     for name, want in reference.items():
         for kernels in got:
             np.testing.assert_allclose(got[kernels][name], want, rtol=tol, atol=tol, err_msg=f"{name} {kernels}")
     np.testing.assert_array_equal(got["1"]["backward_data"], got["0"]["backward_data"])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("geo", ga.POOL_GEOMETRIES)
+def test_max_pool_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dtype, monkeypatch):
+    calls = ga.pool_calls(geo, dtype)
+    reference = calls(lambda a: a)
+    backend.use_cupy()
+    for kernels in ("1", "0"):
+        monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
+        backend.set_precision("single" if dtype == np.float32 else "double")   # (asarray casts to it)
+        got = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
+        for name, want in reference.items():
+            np.testing.assert_array_equal(got[name], want, err_msg=f"{name}, kernels={kernels}")
 
 
 def test_matrices_stay_on_the_device_and_only_counted_transfers_cross():

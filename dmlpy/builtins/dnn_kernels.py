@@ -1,4 +1,4 @@
-"""CUDA kernels of the GPU backend: im2col and col2im for the convolutions.
+"""CUDA kernels of the GPU backend: im2col and col2im for the convolutions, max pooling.
 
 On CuPy the convolutions would otherwise copy the patch matrix one filter tap at a time
 (AlexNet's 11x11 conv1: 121 copies, and as many again for the gradients), each a kernel
@@ -10,6 +10,9 @@ Layouts are those of dnn_conv: ``cols[c, r, s, m, p, q]`` (C*R*S rows, n*P*Q col
 holds image m's cell (p*sh + r - ph, q*sw + s - pw) of channel c, zero outside the image.
 col2im gathers, for each image cell, the patch entries that read it, adding them in the
 (r, s) order of the tap-by-tap version, so both give the same bits; it needs no atomics.
+Max pooling takes a window per thread; its gradient, a cell per thread, finds each covering
+window's first maximal cell (SystemDS's rule, see dnn_pool) and adds the windows' gradients in
+the order the CPU backend does.
 
 Every kernel walks its elements in a grid-stride loop, so any launch size covers them
 (and tests/fake_cupy.py can run the same source on the CPU as a single thread).
@@ -68,6 +71,74 @@ extern "C" __global__ void dmlpy_col2im(
         dX[i] = sum;
     }
 }
+
+extern "C" __global__ void dmlpy_max_pool(
+        const real_t* __restrict__ X, real_t* __restrict__ out,
+        long long n, long long C, long long H, long long W, long long R, long long S,
+        long long P, long long Q, long long sh, long long sw, long long ph, long long pw,
+        real_t lowest) {
+    const long long total = n * C * P * Q;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += (long long)blockDim.x * gridDim.x) {
+        const long long q = i % Q, p = (i / Q) % P, image = i / (P * Q);
+        const real_t* x = X + image * H * W;
+        real_t best = lowest;
+        for (long long r = 0; r < R; ++r) {
+            const long long h = p * sh + r - ph;
+            if (h < 0 || h >= H) continue;          // padding: -infinity, never the maximum
+            for (long long s = 0; s < S; ++s) {
+                const long long w = q * sw + s - pw;
+                if (w < 0 || w >= W) continue;
+                const real_t v = x[h * W + w];
+                if (v != v || best != best) best = v != v ? v : best;     // NaN propagates
+                else if (v > best) best = v;
+            }
+        }
+        out[i] = best;
+    }
+}
+
+extern "C" __global__ void dmlpy_max_pool_backward(
+        const real_t* __restrict__ X, const real_t* __restrict__ dout, real_t* __restrict__ dX,
+        long long n, long long C, long long H, long long W, long long R, long long S,
+        long long P, long long Q, long long sh, long long sw, long long ph, long long pw,
+        real_t lowest) {
+    const long long total = n * C * H * W;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += (long long)blockDim.x * gridDim.x) {
+        const long long w0 = i % W, h0 = (i / W) % H, image = i / (H * W);
+        const real_t* x = X + image * H * W;
+        const real_t* d = dout + image * P * Q;
+        // the windows (p, q) that contain cell (h0, w0), in the order the CPU backend adds them
+        const long long a = h0 + ph - R + 1, b = w0 + pw - S + 1;
+        const long long p_lo = a <= 0 ? 0 : (a + sh - 1) / sh, q_lo = b <= 0 ? 0 : (b + sw - 1) / sw;
+        const long long p_hi = (h0 + ph) / sh < P - 1 ? (h0 + ph) / sh : P - 1;
+        const long long q_hi = (w0 + pw) / sw < Q - 1 ? (w0 + pw) / sw : Q - 1;
+        double sum = 0;     // in double and rounded once, as the CPU backend's bincount does
+        for (long long p = p_lo; p <= p_hi; ++p) {
+            for (long long q = q_lo; q <= q_hi; ++q) {
+                // the window's first maximal cell in row-major order; none if it holds a NaN
+                // or no cell exceeds lowest
+                real_t best = lowest;
+                long long at = -1;
+                bool has_nan = false;
+                for (long long r = 0; r < R && !has_nan; ++r) {
+                    const long long h = p * sh + r - ph;
+                    if (h < 0 || h >= H) continue;
+                    for (long long s = 0; s < S; ++s) {
+                        const long long w = q * sw + s - pw;
+                        if (w < 0 || w >= W) continue;
+                        const real_t v = x[h * W + w];
+                        if (v != v) { has_nan = true; break; }
+                        if (v > best) { best = v; at = h * W + w; }
+                    }
+                }
+                if (!has_nan && at == h0 * W + w0) sum += d[p * Q + q];
+            }
+        }
+        dX[i] = (real_t)sum;
+    }
+}
 """
 
 _BLOCK = 256
@@ -90,9 +161,11 @@ def _kernel(name: str, dtype):
     return kernel
 
 
-def _launch(name: str, dtype, elements: int, arrays: tuple, sizes: tuple) -> None:
+def _launch(name: str, dtype, elements: int, arrays: tuple, sizes: tuple, reals: tuple = ()) -> None:
     blocks = max(1, min(-(-elements // _BLOCK), _MAX_BLOCKS))
-    _kernel(name, dtype)((blocks,), (_BLOCK,), arrays + tuple(np.int64(v) for v in sizes))
+    real = np.dtype(dtype).type
+    _kernel(name, dtype)((blocks,), (_BLOCK,),
+                         arrays + tuple(np.int64(v) for v in sizes) + tuple(real(v) for v in reals))
 
 
 def _sizes(g, n: int) -> tuple:
@@ -109,3 +182,15 @@ def col2im(g, cols, out) -> None:
     """Patch matrix cols (C*R*S, n*P*Q) -> image gradients out (n, C*H*W), both C-contiguous."""
     n = out.shape[0]
     _launch("dmlpy_col2im", cols.dtype, out.size, (cols, out), _sizes(g, n))
+
+
+def max_pool(g, X, out, lowest: float) -> None:
+    """Rows of X (n, C*H*W) -> window maxima out (n, C*P*Q); lowest for a window without cells."""
+    n = X.shape[0]
+    _launch("dmlpy_max_pool", X.dtype, out.size, (X, out), _sizes(g, n), (lowest,))
+
+
+def max_pool_backward(g, X, dout, out, lowest: float) -> None:
+    """Rows of X (n, C*H*W) and dout (n, C*P*Q) -> the gradient out (n, C*H*W)."""
+    n = X.shape[0]
+    _launch("dmlpy_max_pool_backward", X.dtype, out.size, (X, dout, out), _sizes(g, n), (lowest,))

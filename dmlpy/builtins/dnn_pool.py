@@ -12,13 +12,15 @@ SystemDS semantics (measured on 3.4.0):
     deliberately keep the true gradient.
 Computation loops over the R*S window taps only, on strided slices of whole images in
 NCHW order (no transposes; no padded copy when windows tile the image exactly), and on
-NumPy splits the batch over the cores (dnn_parallel).
+NumPy splits the batch over the cores (dnn_parallel). On CuPy, max pooling and its gradient
+are one CUDA kernel each (dnn_kernels).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import backend
+from . import dnn_kernels
 from .dnn_parallel import chunks, map_chunks
 from .registry import builtin
 from .dnn_shapes import Geometry, check_matrix, geometry, int_list
@@ -121,6 +123,9 @@ def max_pool(input, stride, padding, input_shape, pool_size):
         return xp.zeros((g.N, g.C * g.P * g.Q), dtype=input.dtype)
     lowest = _lowest(input.dtype)
     out = xp.empty((g.N, g.C, g.P, g.Q), dtype=input.dtype)
+    if dnn_kernels.enabled():
+        dnn_kernels.max_pool(g, xp.ascontiguousarray(input), out, lowest)
+        return out.reshape(g.N, g.C * g.P * g.Q)
 
     def images(a, b):
         out[a:b] = _window_max(g, _padded(g, input, a, b, -np.inf), lowest)
@@ -140,6 +145,9 @@ def max_pool_backward(input, dout, stride, padding, input_shape, pool_size):
     lowest = _lowest(input.dtype)
     d4 = dout.reshape(g.N, g.C, g.P, g.Q)
     dX = xp.empty((g.N, g.C, g.H, g.W), dtype=input.dtype)
+    if dnn_kernels.enabled():
+        dnn_kernels.max_pool_backward(g, xp.ascontiguousarray(input), xp.ascontiguousarray(dout), dX, lowest)
+        return dX.reshape(g.N, g.C * g.H * g.W)
 
     def images(a, b):
         n = b - a
