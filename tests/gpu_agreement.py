@@ -375,4 +375,6 @@ def pool_calls(geo, dtype, seed: int = 11):
     P = (H + 2 * padding[0] - R) // stride[0] + 1
     Q = (W + 2 * padding[1] - S) // stride[1] + 1
     D = rng.standard_normal((N, C * P * Q)).astype(dtype)
-    return lambda to: {"max_pool": max_pool(to(X), **shapes), "max_pool_backward": max_pool_backward(to(X), to(D), **shapes)}
+    zeros = np.zeros_like(X)          # SystemDS: an all-zero input gets an all-zero gradient
+    return lambda to: {"max_pool": max_pool(to(X), **shapes), "max_pool_backward": max_pool_backward(to(X), to(D), **shapes),
+                       "max_pool_backward_zeros": max_pool_backward(to(zeros), to(D), **shapes)}
