@@ -106,6 +106,16 @@ class Assign(Node):
     value: Expr
     accumulate: bool = False       # '+='
 
+    def right_hand_side(self) -> Expr:
+        """The value assigned: for x += e, the node x + e (made once and kept, since the
+        compiler's memos key expression nodes by identity)."""
+        if not self.accumulate:
+            return self.value
+        node = self.__dict__.get("_sum")
+        if node is None:
+            node = self.__dict__["_sum"] = Binary(self.line, self.col, "+", self.target, self.value)
+        return node
+
 
 @dataclass(eq=False)
 class MultiAssign(Node):

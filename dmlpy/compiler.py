@@ -146,7 +146,7 @@ class Compiler(Resolver, TypeInference):
         self.table = table
         self.loops: list[_Loop] = []        # enclosing loops, outermost first (hoisting)
         self.hoisting = False               # compiling an expression that is being hoisted
-        self.pure_reads = PureReads(self._is_pure_builtin)
+        self.pure_reads = PureReads()
 
     def mark(self, node, unit, code: str) -> str:
         """Tag the code of an operation so that a runtime error points at its DML position."""
@@ -171,8 +171,7 @@ class Compiler(Resolver, TypeInference):
         # worth it for matrix results and for calls; scalar arithmetic is cheaper than the check
         if type(e) is not A.Call and self.expr_type(e, scope, unit) != "m":
             return None
-        self.unit = unit
-        names = self.pure_reads(e)
+        names = self.pure_reads(e, lambda c: self._is_pure_builtin(c, unit))
         if names is None:
             return None
         # the outermost loop that assigns none of the names read (inner loops assign a subset)
@@ -189,11 +188,11 @@ class Compiler(Resolver, TypeInference):
         loop.hoisted.append(h)
         return f"({h} if {h} is not None else ({h} := {code}))"
 
-    def _is_pure_builtin(self, c: A.Call) -> bool:
+    def _is_pure_builtin(self, c: A.Call, unit: Unit) -> bool:
         if c.name not in PURE_BUILTINS:
             return False
         try:        # (a DML function of that name hides the builtin)
-            return self.resolve_function(c.name, self.unit, c)[0] == "builtin"
+            return self.resolve_function(c.name, unit, c)[0] == "builtin"
         except DMLValidationError:       # the normal compilation reports it
             return False
 
@@ -364,11 +363,9 @@ class Compiler(Resolver, TypeInference):
         em.loc = loc
         t = type(s)
         if t is A.Assign:
-            value = s.value
-            if s.accumulate:
-                if not scope.known(s.target.name):
-                    raise self.err(f"'+=' on the undefined variable '{s.target.name}'", s, unit)
-                value = A.Binary(s.line, s.col, "+", s.target, s.value)
+            if s.accumulate and not scope.known(s.target.name):
+                raise self.err(f"'+=' on the undefined variable '{s.target.name}'", s, unit)
+            value = s.right_hand_side()
             if isinstance(value, A.Call) and value.name == "ifdef":
                 value.whole_rhs = True
             code = self.expr(value, scope, unit)

@@ -52,18 +52,19 @@ class PureReads:
     """Per expression node: the variables it reads if it has no side effects, else None.
     Memoized, because the compiler asks for every node of a nested expression."""
 
-    def __init__(self, is_pure_call: Callable[[A.Call], bool]):
-        self.is_pure_call = is_pure_call
+    def __init__(self):
         self.memo: dict[int, Optional[frozenset]] = {}
 
-    def __call__(self, e) -> Optional[frozenset]:
+    def __call__(self, e, is_pure_call: Callable[[A.Call], bool]) -> Optional[frozenset]:
+        """is_pure_call: whether a call has no side effects (the node's file decides what
+        a name calls, so the same predicate serves a whole expression)."""
         key = id(e)
         if key in self.memo:
             return self.memo[key]
-        r = self.memo[key] = self._facts(e)
+        r = self.memo[key] = self._reads(e, is_pure_call)
         return r
 
-    def _facts(self, e):
+    def _reads(self, e, is_pure_call):
         t = type(e)
         if e is None or t in _LEAVES:
             return _NOTHING
@@ -76,14 +77,14 @@ class PureReads:
         elif t is A.Index:
             parts = [b for r in (e.rows, e.cols) if r is not None for b in (r.lower, r.upper)]
         elif t is A.Call:
-            if not self.is_pure_call(e):
+            if not is_pure_call(e):
                 return None
             parts = [a.value for a in e.args]
         else:
             return None
         names = {e.name} if t is A.Index else set()
         for p in parts:
-            f = self(p)
+            f = self(p, is_pure_call)
             if f is None:
                 return None
             names |= f

@@ -75,3 +75,12 @@ def test_stats_mode_counts_every_evaluation(tmp_path, capsys):
     assert out.startswith("56.0\n")
     counts = {row.split()[1]: int(row.split()[-1]) for row in out.splitlines()[5:]}
     assert counts["%*%"] == 7 and counts["sum"] == 7
+
+
+def test_plus_equals_in_successive_loops_is_never_taken_for_invariant():
+    # x += e is compiled as the node x + e; each loop's is its own (the compiler's memos
+    # key nodes by identity, so a node made and dropped per statement could be mistaken)
+    code = "".join(f"A{k} = matrix({k}, rows=2, cols=2)\nX{k} = matrix(0, rows=2, cols=2)\n"
+                   f"for (i in 1:3) {{ X{k} += A{k} }}\n" for k in range(1, 9))
+    out = run(code, [f"X{k}" for k in range(1, 9)])
+    assert [float(out[f"X{k}"].sum()) for k in range(1, 9)] == [12.0 * k for k in range(1, 9)]
