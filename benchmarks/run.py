@@ -88,11 +88,16 @@ def time_parse_validate(script: str, repeat: int) -> list[float]:
     return times
 
 
+def _user_env() -> dict:
+    """The environment as a user's install runs: with Python's bytecode cache (some
+    environments switch it off)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def time_startup(repeat: int) -> list[float]:
     exe = shutil.which("dmlpy")
     cmd = [exe] if exe else [sys.executable, "-m", "dmlpy"]
-    # as a user's install runs: with Python's bytecode cache (some environments switch it off)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = _user_env()
     subprocess.run(cmd + ["-c", "print(1)"], check=True, capture_output=True, env=env)   # warm the caches
     times = []
     for _ in range(repeat):
@@ -137,7 +142,7 @@ def time_dmlpy_process(script: str) -> float:
         with open(path, "w") as f:
             f.write(script)
         t0 = time.perf_counter()
-        subprocess.run(cmd + [path], check=True, capture_output=True)
+        subprocess.run(cmd + [path], check=True, capture_output=True, env=_user_env())
         return time.perf_counter() - t0
 
 
