@@ -20,7 +20,8 @@ from .values import DMLList, as_int, format_scalar, type_name
 np.seterr(all="ignore")     # DML gives Infinity/NaN, never a warning
 
 _ND = np.ndarray
-_np_dot = np.dot
+# NumPy's C function behind its __array_function__ dispatcher: ndarray operands need no dispatch
+_np_dot = getattr(np.dot, "_implementation", np.dot)
 _NUM = (int, float, bool)
 _OPNAME = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "^", "%%": "%%", "%/%": "%/%",
            "<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!=", "&": "&", "|": "|"}

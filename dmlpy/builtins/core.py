@@ -229,7 +229,7 @@ _WIDE_SUM_LIMIT = 1 << 16
 _DOT_SUM_LIMIT = 1024
 _LONG_ONES: dict[int, np.ndarray] = {}       # cell count -> ones in long double
 _F64 = np.dtype(np.float64)
-_vdot = np.vdot
+_vdot = getattr(np.vdot, "_implementation", np.vdot)     # (ndarray operands need no dispatch)
 
 
 def _sum_float64(X) -> float:
