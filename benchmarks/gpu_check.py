@@ -242,7 +242,7 @@ def bench_dmlpy(precision: str, tf32: bool, size: dict, env: dict, nn: str, time
         fh.write(STEP_DML.format(nn=nn, **size))
     cmd = [sys.executable, "-m", "dmlpy", "-gpu", "--precision", precision] + (["--allow-tf32"] if tf32 else []) \
         + ["-f", fh.name]
-    rc, lines = run_streaming(cmd, timeout, env, show=r"^(step|ready)|rror")
+    rc, lines = run_streaming(cmd, timeout, env, show=r"^(step|ready)|rror|warning")
     os.unlink(fh.name)
     times = [float(m.group(1)) for m in (re.match(r"step \d+ ms ([\d.Ee+-]+)", l) for l in lines) if m]
     measured = times[1:]                          # the first step compiles CuPy's kernels

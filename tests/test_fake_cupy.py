@@ -187,6 +187,7 @@ def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, re
             np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol, err_msg=f"{name}, kernels={kernels}")
     np.testing.assert_array_equal(results["1"]["backward_data"], results["0"]["backward_data"])
     np.testing.assert_array_equal(results["1"]["conv2d"], results["0"]["conv2d"])
+    assert dnn_kernels.failure is None          # the kernels ran (they fall back with a warning)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -206,6 +207,28 @@ def test_max_pool_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch
             undo()
         for name, want in reference.items():
             np.testing.assert_array_equal(got[name], want, err_msg=f"{name}, kernels={kernels}")
+    from dmlpy.builtins import dnn_kernels
+    assert dnn_kernels.failure is None
+
+
+def test_a_kernel_that_does_not_compile_falls_back_to_the_cupy_code(monkeypatch, capfd, restore_precision):
+    from dmlpy.builtins import dnn_kernels
+    monkeypatch.setattr(dnn_kernels, "_SOURCE", dnn_kernels._SOURCE.replace("long long total", "long long total total"))
+    monkeypatch.setattr(dnn_kernels, "_compiled", {})
+    monkeypatch.setattr(dnn_kernels, "failure", None)
+    calls = ga.conv_calls(ga.CONV_GEOMETRIES[0], np.float64)
+    reference = calls(lambda a: a)
+    undo = fake_cupy.install_checks()
+    try:
+        got = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
+        assert not dnn_kernels.enabled()
+    finally:
+        undo()
+    for name, want in reference.items():
+        np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-12)
+    assert dnn_kernels.failure.startswith("dmlpy_im2col: RuntimeError: kernel dmlpy_im2col does not compile")
+    err = capfd.readouterr().err
+    assert err.count("dmlpy: warning: the CUDA kernel dmlpy_im2col") == 1 and "using the CuPy code instead" in err
 
 
 def test_raw_kernel_refuses_python_scalars_and_strided_arrays(fake):

@@ -108,8 +108,8 @@ def _patches(g: Geometry, X, c0: int, c1: int, buf):
     n = c1 - c0
     if dnn_kernels.enabled():
         cols = _view(buf, g.C * g.R * g.S, n * g.P * g.Q)
-        dnn_kernels.im2col(g, backend.xp.ascontiguousarray(X[c0:c1]), cols)
-        return cols
+        if dnn_kernels.im2col(g, backend.xp.ascontiguousarray(X[c0:c1]), cols):
+            return cols
     return _im2col(g, _padded(g, X, c0, c1, _images_buffer(g, n, X.dtype)), buf)
 
 
@@ -186,8 +186,7 @@ def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shap
         n = c1 - c0
         d = _channel_rows(dout, c0, c1, K, L, _matrix_buffer(g, "rows", K, n, dout.dtype))
         cols = xp.matmul(filter_t, d, out=_view(_matrix_buffer(g, "cols", CRS, n, dout.dtype), CRS, n * L))
-        if dnn_kernels.enabled():
-            dnn_kernels.col2im(g, cols, dX[c0:c1])
+        if dnn_kernels.enabled() and dnn_kernels.col2im(g, cols, dX[c0:c1]):
             return
         dXp = _images_buffer(g, n, dout.dtype)
         _col2im_add(g, cols, dXp)

@@ -123,8 +123,7 @@ def max_pool(input, stride, padding, input_shape, pool_size):
         return xp.zeros((g.N, g.C * g.P * g.Q), dtype=input.dtype)
     lowest = _lowest(input.dtype)
     out = xp.empty((g.N, g.C, g.P, g.Q), dtype=input.dtype)
-    if dnn_kernels.enabled():
-        dnn_kernels.max_pool(g, xp.ascontiguousarray(input), out, lowest)
+    if dnn_kernels.enabled() and dnn_kernels.max_pool(g, xp.ascontiguousarray(input), out, lowest):
         return out.reshape(g.N, g.C * g.P * g.Q)
 
     def images(a, b):
@@ -142,8 +141,8 @@ def max_pool_backward(input, dout, stride, padding, input_shape, pool_size):
     check_matrix("max_pool_backward", "dout", dout, g.N, g.C * g.P * g.Q)
     lowest = _lowest(input.dtype)
     dX = xp.empty((g.N, g.C, g.H, g.W), dtype=input.dtype)
-    if dnn_kernels.enabled():
-        dnn_kernels.max_pool_backward(g, xp.ascontiguousarray(input), xp.ascontiguousarray(dout), dX, lowest)
+    if dnn_kernels.enabled() and dnn_kernels.max_pool_backward(g, xp.ascontiguousarray(input),
+                                                                xp.ascontiguousarray(dout), dX, lowest):
         # an all-zero input gets a zero gradient, decided on the device (no sync)
         return xp.where(xp.any(input), dX.reshape(g.N, g.C * g.H * g.W), input.dtype.type(0))
     if not backend.item(xp.any(input)):
