@@ -84,3 +84,11 @@ def test_plus_equals_in_successive_loops_is_never_taken_for_invariant():
                    f"for (i in 1:3) {{ X{k} += A{k} }}\n" for k in range(1, 9))
     out = run(code, [f"X{k}" for k in range(1, 9)])
     assert [float(out[f"X{k}"].sum()) for k in range(1, 9)] == [12.0 * k for k in range(1, 9)]
+
+
+def test_a_dml_function_named_like_a_pure_builtin_is_called_every_time():
+    out = io.StringIO()
+    dmlpy.Session(stdout=out).run(
+        'colSums = function(matrix[double] X) return (matrix[double] Y) { print("called"); Y = X }\n'
+        "A = matrix(1, rows=2, cols=2); s = 0\nfor (i in 1:3) { s = s + sum(colSums(A)) }\nprint(s)")
+    assert out.getvalue() == "called\ncalled\ncalled\n12.0\n"
