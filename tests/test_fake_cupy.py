@@ -211,9 +211,27 @@ def test_max_pool_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch
     assert dnn_kernels.failure is None
 
 
+def test_kernels_with_64_bit_indices(monkeypatch, restore_precision):
+    """Arrays of 2**31 elements and more take 64-bit indices: forced here on small ones."""
+    from dmlpy.builtins import dnn_kernels
+    monkeypatch.setattr(dnn_kernels, "_INT32_LIMIT", 0)
+    monkeypatch.setattr(dnn_kernels, "_compiled", {})
+    for calls in (ga.conv_calls(ga.CONV_GEOMETRIES[2], np.float64), ga.pool_calls(ga.POOL_GEOMETRIES[2], np.float64)):
+        reference = calls(lambda a: a)
+        undo = fake_cupy.install_checks()
+        try:
+            got = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
+        finally:
+            undo()
+        for name, want in reference.items():
+            np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-12, err_msg=name)
+    assert {key[3] for key in dnn_kernels._compiled} == {"long long"} and len(dnn_kernels._compiled) == 4
+    assert dnn_kernels.failure is None
+
+
 def test_a_kernel_that_does_not_compile_falls_back_to_the_cupy_code(monkeypatch, capfd, restore_precision):
     from dmlpy.builtins import dnn_kernels
-    monkeypatch.setattr(dnn_kernels, "_SOURCE", dnn_kernels._SOURCE.replace("long long total", "long long total total"))
+    monkeypatch.setattr(dnn_kernels, "_SOURCE", dnn_kernels._SOURCE.replace("idx_t total", "idx_t total total"))
     monkeypatch.setattr(dnn_kernels, "_compiled", {})
     monkeypatch.setattr(dnn_kernels, "failure", None)
     calls = ga.conv_calls(ga.CONV_GEOMETRIES[0], np.float64)

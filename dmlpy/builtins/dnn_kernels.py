@@ -15,7 +15,9 @@ window's first maximal cell (SystemDS's rule, see dnn_pool) and adds the windows
 the order the CPU backend does.
 
 Every kernel walks its elements in a grid-stride loop, so any launch size covers them
-(and tests/fake_cupy.py can run the same source on the CPU as a single thread).
+(and tests/fake_cupy.py can run the same source on the CPU as a single thread). Indices are
+32-bit ints where every array involved is small enough (the usual case: integer division is
+much cheaper on a GPU in 32 bits), else 64-bit.
 Set DMLPY_GPU_KERNELS=0 to use the tap-by-tap CuPy code instead (also the fallback, with one
 warning, if a kernel fails to compile or launch).
 """
@@ -31,41 +33,41 @@ from .. import backend
 _SOURCE = r"""
 extern "C" __global__ void dmlpy_im2col(
         const real_t* __restrict__ X, real_t* __restrict__ cols,
-        long long n, long long C, long long H, long long W, long long R, long long S,
-        long long P, long long Q, long long sh, long long sw, long long ph, long long pw) {
-    const long long total = C * R * S * n * P * Q;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-         i += (long long)blockDim.x * gridDim.x) {
-        long long k = i;
-        const long long q = k % Q; k /= Q;
-        const long long p = k % P; k /= P;
-        const long long m = k % n; k /= n;
-        const long long s = k % S; k /= S;
-        const long long r = k % R;
-        const long long c = k / R;
-        const long long h = p * sh + r - ph, w = q * sw + s - pw;
+        idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
+        idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw) {
+    const idx_t total = C * R * S * n * P * Q;
+    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < total;
+         i += (idx_t)blockDim.x * (idx_t)gridDim.x) {
+        idx_t k = i;
+        const idx_t q = k % Q; k /= Q;
+        const idx_t p = k % P; k /= P;
+        const idx_t m = k % n; k /= n;
+        const idx_t s = k % S; k /= S;
+        const idx_t r = k % R;
+        const idx_t c = k / R;
+        const idx_t h = p * sh + r - ph, w = q * sw + s - pw;
         cols[i] = (h >= 0 && h < H && w >= 0 && w < W) ? X[((m * C + c) * H + h) * W + w] : (real_t)0;
     }
 }
 
 extern "C" __global__ void dmlpy_col2im(
         const real_t* __restrict__ cols, real_t* __restrict__ dX,
-        long long n, long long C, long long H, long long W, long long R, long long S,
-        long long P, long long Q, long long sh, long long sw, long long ph, long long pw) {
-    const long long total = n * C * H * W;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-         i += (long long)blockDim.x * gridDim.x) {
-        long long k = i;
-        const long long w = k % W; k /= W;
-        const long long h = k % H; k /= H;
-        const long long c = k % C;
-        const long long m = k / C;
+        idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
+        idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw) {
+    const idx_t total = n * C * H * W;
+    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < total;
+         i += (idx_t)blockDim.x * (idx_t)gridDim.x) {
+        idx_t k = i;
+        const idx_t w = k % W; k /= W;
+        const idx_t h = k % H; k /= H;
+        const idx_t c = k % C;
+        const idx_t m = k / C;
         real_t sum = 0;
-        for (long long r = 0; r < R; ++r) {
-            const long long hp = h + ph - r;
+        for (idx_t r = 0; r < R; ++r) {
+            const idx_t hp = h + ph - r;
             if (hp < 0 || hp % sh != 0 || hp / sh >= P) continue;
-            for (long long s = 0; s < S; ++s) {
-                const long long wq = w + pw - s;
+            for (idx_t s = 0; s < S; ++s) {
+                const idx_t wq = w + pw - s;
                 if (wq < 0 || wq % sw != 0 || wq / sw >= Q) continue;
                 sum += cols[((((c * R + r) * S + s) * n + m) * P + hp / sh) * Q + wq / sw];
             }
@@ -76,20 +78,20 @@ extern "C" __global__ void dmlpy_col2im(
 
 extern "C" __global__ void dmlpy_max_pool(
         const real_t* __restrict__ X, real_t* __restrict__ out,
-        long long n, long long C, long long H, long long W, long long R, long long S,
-        long long P, long long Q, long long sh, long long sw, long long ph, long long pw,
+        idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
+        idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw,
         real_t lowest) {
-    const long long total = n * C * P * Q;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-         i += (long long)blockDim.x * gridDim.x) {
-        const long long q = i % Q, p = (i / Q) % P, image = i / (P * Q);
+    const idx_t total = n * C * P * Q;
+    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < total;
+         i += (idx_t)blockDim.x * (idx_t)gridDim.x) {
+        const idx_t q = i % Q, p = (i / Q) % P, image = i / (P * Q);
         const real_t* x = X + image * H * W;
         real_t best = lowest;
-        for (long long r = 0; r < R; ++r) {
-            const long long h = p * sh + r - ph;
+        for (idx_t r = 0; r < R; ++r) {
+            const idx_t h = p * sh + r - ph;
             if (h < 0 || h >= H) continue;          // padding: -infinity, never the maximum
-            for (long long s = 0; s < S; ++s) {
-                const long long w = q * sw + s - pw;
+            for (idx_t s = 0; s < S; ++s) {
+                const idx_t w = q * sw + s - pw;
                 if (w < 0 || w >= W) continue;
                 const real_t v = x[h * W + w];
                 if (v != v || best != best) best = v != v ? v : best;     // NaN propagates
@@ -102,33 +104,33 @@ extern "C" __global__ void dmlpy_max_pool(
 
 extern "C" __global__ void dmlpy_max_pool_backward(
         const real_t* __restrict__ X, const real_t* __restrict__ dout, real_t* __restrict__ dX,
-        long long n, long long C, long long H, long long W, long long R, long long S,
-        long long P, long long Q, long long sh, long long sw, long long ph, long long pw,
+        idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
+        idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw,
         real_t lowest) {
-    const long long total = n * C * H * W;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-         i += (long long)blockDim.x * gridDim.x) {
-        const long long w0 = i % W, h0 = (i / W) % H, image = i / (H * W);
+    const idx_t total = n * C * H * W;
+    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < total;
+         i += (idx_t)blockDim.x * (idx_t)gridDim.x) {
+        const idx_t w0 = i % W, h0 = (i / W) % H, image = i / (H * W);
         const real_t* x = X + image * H * W;
         const real_t* d = dout + image * P * Q;
         // the windows (p, q) that contain cell (h0, w0), in the order the CPU backend adds them
-        const long long a = h0 + ph - R + 1, b = w0 + pw - S + 1;
-        const long long p_lo = a <= 0 ? 0 : (a + sh - 1) / sh, q_lo = b <= 0 ? 0 : (b + sw - 1) / sw;
-        const long long p_hi = (h0 + ph) / sh < P - 1 ? (h0 + ph) / sh : P - 1;
-        const long long q_hi = (w0 + pw) / sw < Q - 1 ? (w0 + pw) / sw : Q - 1;
+        const idx_t a = h0 + ph - R + 1, b = w0 + pw - S + 1;
+        const idx_t p_lo = a <= 0 ? 0 : (a + sh - 1) / sh, q_lo = b <= 0 ? 0 : (b + sw - 1) / sw;
+        const idx_t p_hi = (h0 + ph) / sh < P - 1 ? (h0 + ph) / sh : P - 1;
+        const idx_t q_hi = (w0 + pw) / sw < Q - 1 ? (w0 + pw) / sw : Q - 1;
         double sum = 0;     // in double and rounded once, as the CPU backend's bincount does
-        for (long long p = p_lo; p <= p_hi; ++p) {
-            for (long long q = q_lo; q <= q_hi; ++q) {
+        for (idx_t p = p_lo; p <= p_hi; ++p) {
+            for (idx_t q = q_lo; q <= q_hi; ++q) {
                 // the window's first maximal cell in row-major order; none if it holds a NaN
                 // or no cell exceeds lowest
                 real_t best = lowest;
-                long long at = -1;
+                idx_t at = -1;
                 bool has_nan = false;
-                for (long long r = 0; r < R && !has_nan; ++r) {
-                    const long long h = p * sh + r - ph;
+                for (idx_t r = 0; r < R && !has_nan; ++r) {
+                    const idx_t h = p * sh + r - ph;
                     if (h < 0 || h >= H) continue;
-                    for (long long s = 0; s < S; ++s) {
-                        const long long w = q * sw + s - pw;
+                    for (idx_t s = 0; s < S; ++s) {
+                        const idx_t w = q * sw + s - pw;
                         if (w < 0 || w >= W) continue;
                         const real_t v = x[h * W + w];
                         if (v != v) { has_nan = true; break; }
@@ -159,12 +161,18 @@ def enabled() -> bool:
             and os.environ.get("DMLPY_GPU_KERNELS", "1") != "0")
 
 
-def _kernel(name: str, dtype):
-    key = (backend.xp, name, np.dtype(dtype).char)
+# Below this many elements per array, indices fit a 32-bit int with room for the last
+# grid-stride step (at most _MAX_BLOCKS * _BLOCK past the end).
+_INT32_LIMIT = (1 << 31) - _MAX_BLOCKS * _BLOCK
+
+
+def _kernel(name: str, dtype, index: str):
+    key = (backend.xp, name, np.dtype(dtype).char, index)
     kernel = _compiled.get(key)
     if kernel is None:
         real = {np.dtype(np.float64): "double", np.dtype(np.float32): "float"}[np.dtype(dtype)]
-        kernel = _compiled[key] = backend.xp.RawKernel(f"typedef {real} real_t;\n{_SOURCE}", name)
+        kernel = _compiled[key] = backend.xp.RawKernel(
+            f"typedef {real} real_t;\ntypedef {index} idx_t;\n{_SOURCE}", name)
     return kernel
 
 
@@ -173,9 +181,11 @@ def _launch(name: str, dtype, elements: int, arrays: tuple, sizes: tuple, reals:
     global failure
     blocks = max(1, min(-(-elements // _BLOCK), _MAX_BLOCKS))
     real = np.dtype(dtype).type
-    args = arrays + tuple(np.int64(v) for v in sizes) + tuple(real(v) for v in reals)
+    small = max(a.size for a in arrays) < _INT32_LIMIT
+    index, integer = ("int", np.int32) if small else ("long long", np.int64)
+    args = arrays + tuple(integer(v) for v in sizes) + tuple(real(v) for v in reals)
     try:
-        _kernel(name, dtype)((blocks,), (_BLOCK,), args)
+        _kernel(name, dtype, index)((blocks,), (_BLOCK,), args)
     except Exception as e:     # NVRTC's CompileException, a launch error: CuPy has no common base
         failure = f"{name}: {type(e).__name__}: {e}"
         print(f"dmlpy: warning: the CUDA kernel {failure.splitlines()[0][:300]}; "
