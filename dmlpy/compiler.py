@@ -214,9 +214,9 @@ class Compiler(Resolver, TypeInference):
         if t is A.IntLit or t is A.DoubleLit or t is A.StrLit or t is A.BoolLit:
             return py_literal(e.value)
         if t is A.Name:
+            if e.name in CONSTANTS:         # a constant wins even over a parameter or loop variable
+                return CONSTANTS[e.name]
             if not scope.known(e.name):
-                if e.name in CONSTANTS:
-                    return CONSTANTS[e.name]
                 raise self.err(f"undefined variable '{e.name}'", e, unit)
             return mangle(e.name)
         if t is A.CmdArg:
@@ -368,15 +368,7 @@ class Compiler(Resolver, TypeInference):
             value = s.right_hand_side()
             if isinstance(value, A.Call) and value.name == "ifdef":
                 value.whole_rhs = True
-            code = self.expr(value, scope, unit)
-            if isinstance(s.target, A.Name):
-                em.line(f"{mangle(s.target.name)} = {code}", loc)
-            else:
-                tg = s.target
-                if not scope.known(tg.name):
-                    raise self.err(f"left indexing into undefined variable '{tg.name}'", tg, unit)
-                v = mangle(tg.name)
-                em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {code}, {tg.name!r})", loc)
+            self._assign_target(s.target, self.expr(value, scope, unit), scope, unit, em, loc)
         elif t is A.MultiAssign:
             kind, target = self.resolve_function(s.call.name, unit, s.call)
             # a DML function binds its first results to the targets and leaves the rest alone, as
@@ -455,9 +447,13 @@ class Compiler(Resolver, TypeInference):
         return code if self.fast and self.expr_type(cond, scope, unit) == "b" else f"_truth({code})"
 
     def _assign_target(self, tg, code, scope, unit, em, loc):
+        if tg.name in CONSTANTS:
+            raise self.err(f"cannot assign a value to the builtin constant {tg.name}", tg, unit)
         if isinstance(tg, A.Name):
             em.line(f"{mangle(tg.name)} = {code}", loc)
         else:
+            if not scope.known(tg.name):
+                raise self.err(f"left indexing into undefined variable '{tg.name}'", tg, unit)
             v = mangle(tg.name)
             em.line(f"{v} = _set_index({v}, {self.index_args(tg, scope, unit)}, {code}, {tg.name!r})", loc)
 

@@ -131,7 +131,7 @@ class Session:
     def _make_globals(self) -> dict:
         g = {
             "__builtins__": __builtins__, "_ctx": self.ctx, "_MISSING": _MISSING, "_export": _export,
-            "_NAN": math.nan, "_INF": math.inf, "_DMLList": DMLList, "_SAME": ops.SAME,
+            "_NAN": math.nan, "_INF": math.inf, "_PI": math.pi, "_DMLList": DMLList, "_SAME": ops.SAME,
             "_exists": _exists, "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean,
             "_add": ops.add, "_sub": ops.sub, "_mul": ops.mul, "_div": ops.div, "_pow": ops.pow_,
             "_mod": ops.mod, "_intdiv": ops.intdiv, "_matmul": ops.matmul, "_neg": ops.neg,

@@ -41,13 +41,13 @@ _BUILTIN_TYPES = {
     "det": "d", "trace": "d", "median": "d", "moment": "d", "cov": "d",
     "as.logical": "b", "as.boolean": "b", "exists": "b",
     "toString": "s",
-    "matrix": "m", "seq": "m", "rand": "m", "t": "m", "as.matrix": "m", "rowSums": "m", "colSums": "m",
+    "matrix": "m", "seq": "m", "rand": "m", "Rand": "m", "t": "m", "as.matrix": "m", "rowSums": "m", "colSums": "m",
     "rowMeans": "m", "colMeans": "m", "rowMaxs": "m", "colMaxs": "m", "rowMins": "m", "colMins": "m",
     "cbind": "m", "rbind": "m", "diag": "m", "exp": "?", "list": "l", "append": "?",
 }
 
 # Names SystemDS reads as double constants unless a variable of that name exists.
-CONSTANTS = {"NaN": "_NAN", "Inf": "_INF"}
+CONSTANTS = {"NaN": "_NAN", "Inf": "_INF", "pi": "_PI"}
 TYPE_WORDS = {"i": "int", "d": "double", "b": "boolean", "n": "number", "s": "string", "m": "matrix",
               "l": "list", "f": "frame"}
 
@@ -176,7 +176,7 @@ class TypeInference:
         if t is A.BoolLit:
             return "b"
         if t is A.Name:
-            if e.name in CONSTANTS and not scope.known(e.name):
+            if e.name in CONSTANTS:
                 return "d"
             return scope.type(e.name)
         if t is A.CmdArg:

@@ -163,7 +163,7 @@ def seq(from_, to, incr=None):
     return (a + s * xp.arange(n, dtype=backend.dtype)).reshape(-1, 1).astype(backend.dtype)
 
 
-@builtin("rand")
+@builtin("rand", "Rand")
 def rand(ctx, rows=1, cols=1, min=0.0, max=1.0, pdf="uniform", sparsity=1.0, seed=-1, lambda_=1.0):
     """Random matrix: pdf uniform in [min, max], normal (standard), or poisson(lambda)."""
     r, c = as_int(rows, "rows"), as_int(cols, "cols")
