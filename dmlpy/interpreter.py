@@ -252,21 +252,44 @@ class Session:
         preset = {k: static_type(v) for k, v in self.variables.items()}
         main_name = f"__main_{self._chunk}"
         comp.main(unit, em, preset, main_name)
-        while loaded:                     # script-level builtins found while compiling
-            for fi in loaded.pop().functions.values():
-                comp.function(fi, em)
-        code = "\n".join(em.out) + "\n"
-        self.last_code = code
+        self._compile_loaded(comp, em, loaded)
+        self.last_code = "\n".join(em.out) + "\n"
         if check_only:
             return None
+        self._exec_chunk(table)
+        self.main_units.append(unit)
+        return self.globals[main_name]
+
+    @staticmethod
+    def _compile_loaded(comp: Compiler, em: _Emitter, loaded: list) -> None:
+        """Compiles the script-level builtins found while compiling (they may load more)."""
+        while loaded:
+            for fi in loaded.pop().functions.values():
+                comp.function(fi, em)
+
+    def _exec_chunk(self, table: LineTable) -> None:
+        """Hands a compiled chunk's Python code to Python; its functions join the globals."""
         fname = f"<dml:{self._chunk}>"
         self.line_tables[fname] = table
         try:
-            exec(compile(code, fname, "exec"), self.globals)
+            exec(compile(self.last_code, fname, "exec"), self.globals)
         except SyntaxError as e:  # a construct Python cannot compile (e.g. nesting too deep)
             raise DMLValidationError(f"program cannot be compiled: {e.msg}") from None
-        self.main_units.append(unit)
-        return self.globals[main_name]
+
+    def _load_script_builtin_now(self, name: str) -> Unit | None:
+        """A script-level builtin that only eval() names, loaded and compiled while running."""
+        loaded: list[Unit] = []
+        unit = self.script_builtin_unit(name, loaded)
+        if loaded:
+            self._chunk += 1
+            table = LineTable()
+            comp = Compiler({}, fast_ops=self.stats is None, table=table)
+            comp.script_builtin = lambda n: self.script_builtin_unit(n, loaded)
+            em = _Emitter(table)
+            self._compile_loaded(comp, em, loaded)
+            self.last_code = "\n".join(em.out) + "\n"
+            self._exec_chunk(table)
+        return unit
 
     # ---------------------------------------------------------- running
     def run_program(self, program: A.Program, args: dict | None = None) -> None:
@@ -348,6 +371,23 @@ class Session:
         names = names or [None] * len(args)
         positional = [v for v, n in zip(args, names) if n is None]
         named = {n: v for v, n in zip(args, names) if n is not None}
+        fi = self._eval_target(name)
+        if fi is None:
+            if name in REGISTRY:
+                raise DMLRuntimeError(f"eval(): '{name}' is a builtin; eval calls DML functions only (as in SystemDS)")
+            raise DMLRuntimeError(f"eval(): unknown function '{name}'")
+        params = [p.name for p in fi.node.params]
+        unknown = [n for n in named if n not in params]
+        if unknown:
+            raise DMLRuntimeError(f"eval(): {name}() has no parameter '{unknown[0]}'")
+        fn = self.globals[fi.py_name]
+        return fn(*positional, **{mangle(n): v for n, v in named.items()})
+
+    def _eval_target(self, name: str) -> FunctionInfo | None:
+        """The function eval(name) calls, found as SystemDS finds it: the main program's
+        (and its namespaces'), then those of the script-level builtins loaded so far (their
+        helpers too: arima's eval(solver + "_solver") names its own), then a script-level
+        builtin of that name, loaded now."""
         for unit in reversed(self.main_units):
             fi = unit.functions.get(name)
             if fi is None and "::" in name:
@@ -355,15 +395,15 @@ class Session:
                 if ns in unit.imports:
                     fi = unit.imports[ns].functions.get(f)
             if fi is not None:
-                params = [p.name for p in fi.node.params]
-                unknown = [n for n in named if n not in params]
-                if unknown:
-                    raise DMLRuntimeError(f"eval(): {name}() has no parameter '{unknown[0]}'")
-                fn = self.globals[fi.py_name]
-                return fn(*positional, **{mangle(n): v for n, v in named.items()})
-        if name in REGISTRY:
-            raise DMLRuntimeError(f"eval(): '{name}' is a builtin; eval calls DML functions only (as in SystemDS)")
-        raise DMLRuntimeError(f"eval(): unknown function '{name}'")
+                return fi
+        for unit in self.units.values():
+            if unit.script_builtin and name in unit.functions and unit.functions[name].py_name in self.globals:
+                return unit.functions[name]
+        if "::" not in name:        # (sigmoid, say, is native here and a script-level builtin in SystemDS)
+            unit = self._load_script_builtin_now(name)
+            if unit is not None:
+                return unit.functions.get("m_" + name)
+        return None
 
 
 _SYSTEMDS_SCRIPTS = None

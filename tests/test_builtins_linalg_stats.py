@@ -464,3 +464,14 @@ def test_eval_expands_lists_and_binds_names():
     assert isinstance(out, DMLList) and out.items == [-1.0, 5.0]
     with pytest.raises(DMLRuntimeError, match="function name"):
         call("eval", ctx, 3, 1)
+
+
+def test_weighted_mean_of_a_column_vector():
+    # (SystemDS 3.4.0 computes it inside bivar, see the bivar_weighted_mean conformance case, but a
+    # bare mean(x, w) there fails with "Memory for operation (cm) can not be estimated")
+    import dmlpy
+    out = dmlpy.run('x = matrix("1 2 3", rows=3, cols=1); w = matrix("1 1 2", rows=3, cols=1)\n'
+                    'm = mean(x, w); u = mean(x, matrix(1, rows=3, cols=1))', outputs=["m", "u"])
+    assert out == {"m": 2.25, "u": 2.0}
+    with pytest.raises(dmlpy.DMLError, match="the weights have 2 rows but the data has 3"):
+        dmlpy.run('m = mean(matrix("1 2 3", rows=3, cols=1), matrix("1 1", rows=2, cols=1))')

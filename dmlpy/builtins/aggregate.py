@@ -203,7 +203,13 @@ def prod(X):
 
 
 @builtin("mean", "avg")
-def mean(X):
+def mean(X, W=None):
+    """mean(X): of all cells; mean(x, w): of a column vector weighted by another."""
+    if W is not None:
+        x = _column("mean", X)
+        w = _wide(_weights("mean", x, W))
+        xp = backend.xp
+        return float(backend.item(xp.sum(w * _wide(x)) / xp.sum(w)))
     X = _matrix("mean", X)
     if X.size == 0:
         return math.nan
