@@ -35,6 +35,8 @@ _HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%
 # Scalar parameters and results are cast to their declared value type, as SystemDS does.
 _SCALAR_CASTS = {("scalar", "double"): "_cast_double", ("scalar", "int"): "_cast_int",
                  ("scalar", "boolean"): "_cast_boolean"}
+# ... and where a function is not one statement block, arguments only between int and double
+_NUMBER_CASTS = {("scalar", "double"): "_number_to_double", ("scalar", "int"): "_number_to_int"}
 _NUMBER = {"i", "d", "n"}
 _LOOP_OPTIONS = {"check", "par", "mode", "opt", "log", "taskpartitioner", "tasksize", "datapartitioner",
                  "resultmerge", "profile"}
@@ -460,6 +462,13 @@ class Compiler(Resolver, TypeInference):
     # ----------------------------------------------------------- top level
     def function(self, fi: FunctionInfo, em: _Emitter):
         fd, unit = fi.node, fi.unit
+        # SystemDS casts scalar arguments and results to their declared value types where the
+        # body is one statement block (no if/for/while, no call of a DML function: such a
+        # function it inlines). Other functions convert arguments between int and double only
+        # and return their values as they are (measured: a double result holding 3 prints 3, a
+        # boolean parameter given 1 prints 1, when the body has an if).
+        cast_results = self._single_block(fd.body, unit)
+        param_casts = _SCALAR_CASTS if cast_results else _NUMBER_CASTS
         params = {p.name: type_of_spec(p.type) for p in fd.params}
         scope = Scope("function", params)
         self.infer_scope(fd.body, scope, unit)
@@ -473,14 +482,13 @@ class Compiler(Resolver, TypeInference):
             if p.default is not None:
                 em.loc = (unit.file, p.line, p.col)
                 em.line(f"if {mangle(p.name)} is _MISSING: {mangle(p.name)} = {self.expr(p.default, scope, unit)}")
-            cast = _SCALAR_CASTS.get((p.type.data_type, p.type.value_type))
+            cast = param_casts.get((p.type.data_type, p.type.value_type))
             if cast:
                 em.line(f"{mangle(p.name)} = {cast}({mangle(p.name)})", (unit.file, p.line, p.col))
         self.block(fd.body, scope, unit, em)
         em.loc = loc
-        # SystemDS casts scalar results to their declared value type
         rets = [f"{_SCALAR_CASTS[(r.type.data_type, r.type.value_type)]}({mangle(r.name)})"
-                if (r.type.data_type, r.type.value_type) in _SCALAR_CASTS else mangle(r.name)
+                if cast_results and (r.type.data_type, r.type.value_type) in _SCALAR_CASTS else mangle(r.name)
                 for r in fd.returns]
         for r in fd.returns:
             if not scope.known(r.name):
@@ -496,6 +504,25 @@ class Compiler(Resolver, TypeInference):
             em.line(f"return ({', '.join(rets)})", loc)
         em.indent -= 1
         em.table.func_names[fi.py_name] = fd.name if unit.uid == 0 else f"{fd.name} ({unit.file})"
+
+    def _single_block(self, body, unit: Unit) -> bool:
+        """Whether a function body is one SystemDS statement block: no control flow and no call
+        of a DML function (each such call starts a block of its own)."""
+        def simple(x) -> bool:
+            if isinstance(x, (A.If, A.For, A.While)):
+                return False
+            if isinstance(x, A.Call):
+                try:
+                    if self.resolve_function(x.name, unit, x)[0] == "user":
+                        return False
+                except DMLValidationError:
+                    pass                    # reported where the call is compiled
+            if isinstance(x, list):
+                return all(simple(y) for y in x)
+            if isinstance(x, A.Node):
+                return all(simple(v) for v in vars(x).values() if isinstance(v, (A.Node, list)))
+            return True
+        return simple(body)
 
     @staticmethod
     def _py_signature(fd: A.FunctionDef):

@@ -59,6 +59,14 @@ def _cast_int(v):
     return v
 
 
+def _number_to_double(v):
+    return float(v) if type(v) is int else v
+
+
+def _number_to_int(v):
+    return _cast_int(v) if type(v) is float else v
+
+
 def _cast_boolean(v):
     t = type(v)
     if t is int or t is float:
@@ -133,6 +141,7 @@ class Session:
             "__builtins__": __builtins__, "_ctx": self.ctx, "_MISSING": _MISSING, "_export": _export,
             "_NAN": math.nan, "_INF": math.inf, "_PI": math.pi, "_DMLList": DMLList, "_SAME": ops.SAME,
             "_exists": _exists, "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean,
+            "_number_to_double": _number_to_double, "_number_to_int": _number_to_int,
             "_add": ops.add, "_sub": ops.sub, "_mul": ops.mul, "_div": ops.div, "_pow": ops.pow_,
             "_mod": ops.mod, "_intdiv": ops.intdiv, "_matmul": ops.matmul, "_neg": ops.neg,
             "_lt": ops.lt, "_le": ops.le, "_gt": ops.gt, "_ge": ops.ge, "_eq": ops.eq, "_ne": ops.ne,
