@@ -21,6 +21,7 @@ from .builtins import REGISTRY
 from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle, unmangle
 from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
 from .parser import parse_file
+from .validate import script_builtin_function
 from .values import DMLList, Frame, is_matrix
 
 SHIPPED_SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -177,6 +178,11 @@ class Session:
             rel = os.path.normpath(os.path.join(wd, path))
             if rel.startswith("scripts" + os.sep):
                 candidates.append(os.path.join(str(SHIPPED_SCRIPTS), rel[len("scripts" + os.sep):]))
+        if unit.script_builtin and not os.path.isabs(wd):
+            # a script-level builtin sources relative to its scripts/ tree (SystemDS: the jar's),
+            # e.g. ffPredict's source("nn/layers/feedForward.dml")
+            scripts_root = os.path.dirname(os.path.dirname(unit.file))
+            candidates.insert(0, os.path.join(scripts_root, wd, path))
         if os.path.isabs(path):
             candidates = [path]
         for c in candidates:
@@ -223,10 +229,10 @@ class Session:
         if unit is None:
             unit = self._new_unit(path, parse_file(path))
             unit.script_builtin = True
-            self.units[path] = unit
-            loaded.append(unit)
             new_units: list[Unit] = []
             self.link(unit, new_units)
+            self.units[path] = unit      # only once linked: a failure is reported again at the call
+            loaded.append(unit)
             loaded.extend(new_units)
         return unit
 
@@ -411,7 +417,7 @@ class Session:
         if "::" not in name:        # (sigmoid, say, is native here and a script-level builtin in SystemDS)
             unit = self._load_script_builtin_now(name)
             if unit is not None:
-                return unit.functions.get("m_" + name)
+                return script_builtin_function(unit, name)
         return None
 
 

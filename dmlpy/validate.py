@@ -35,9 +35,21 @@ def _whole_assignments(s) -> list[str]:
     return []
 
 
-def loop_carried_variables(body) -> set[str]:
+def script_builtin_function(script, name: str):
+    """The function a script-level builtin's file provides for NAME: m_NAME (matrix), else
+    s_NAME (scalar or list arguments, e.g. ffPredict), else f_NAME (frames); None if none.
+    (Only sigmoid has two, and dmlpy implements sigmoid natively.)"""
+    for prefix in ("m_", "s_", "f_"):
+        fi = script.functions.get(prefix + name)
+        if fi is not None:
+            return fi
+    return None
+
+
+def loop_carried_variables(body, is_matrix=lambda name: False) -> set[str]:
     """Variables a parfor body reads before it assigns them in the same iteration, and assigns:
-    their value flows from one iteration to the next (SystemDS rejects such a parfor)."""
+    their value flows from one iteration to the next (SystemDS rejects such a parfor).
+    is_matrix(name): whether a variable is (statically) a matrix."""
     assigned: set[str] = set()
 
     def collect_assigned(stmts):
@@ -57,7 +69,8 @@ def loop_carried_variables(body) -> set[str]:
             reads: set[str] = set()
             if isinstance(s, A.Assign):
                 _reads(s.value, reads)
-                if s.accumulate:
+                # X += e reads X, but for a matrix SystemDS takes it as a result aggregation
+                if s.accumulate and not is_matrix(s.target.name):
                     reads.add(s.target.name)
                 if isinstance(s.target, A.Index):
                     _reads([s.target.rows, s.target.cols], reads)
@@ -114,10 +127,11 @@ class Resolver:
         b = REGISTRY.get(name)
         if b is not None:
             return "builtin", b
-        # a script-level builtin (SystemDS implements these in DML as scripts/builtin/NAME.dml, m_NAME)
+        # a script-level builtin (SystemDS implements these in DML as scripts/builtin/NAME.dml)
         script = self.script_builtin(name) if self.script_builtin is not None else None
-        if script is not None and f"m_{name}" in script.functions:
-            return "user", script.functions[f"m_{name}"]
+        fi = script_builtin_function(script, name) if script is not None else None
+        if fi is not None:
+            return "user", fi
         raise self.err(f"unknown function '{name}'", node, unit)
 
     def _check_argument_type(self, fname, p: A.Param, a: A.Arg, scope, unit):

@@ -57,6 +57,23 @@ def sample(ctx, range_, size, replacement=False, seed=-1):
 
 # ------------------------------------------------------------------------- table
 
+def _table_named_dims(rest: tuple, dims: dict) -> tuple:
+    """table()'s optional arguments, positional, from positional ones and named dimensions."""
+    aliases = {"odim1": "rows", "rows": "rows", "odim2": "cols", "cols": "cols"}
+    named: dict = {}
+    for k, v in dims.items():
+        if k not in aliases or aliases[k] in named:
+            raise DMLRuntimeError(f"table(): unknown or repeated argument '{k}' (output dimensions: "
+                                  "odim1=/rows=, odim2=/cols=)")
+        named[aliases[k]] = v
+    rest = list(rest)
+    if "rows" not in named and rest and len(rest) in (1, 2):
+        named["rows"] = rest.pop()          # table(A, B, [W,] rows, cols=m)
+    if "rows" not in named or "cols" not in named or len(rest) > 1:
+        raise DMLRuntimeError("table(): give both output dimensions (rows and cols), after the optional weights")
+    return (*rest, named["rows"], named["cols"])
+
+
 def _table_operand(name, v, n, what):
     """A table argument as a length-n vector: a vector matrix, or a scalar repeated."""
     xp = backend.xp
@@ -73,12 +90,15 @@ def _table_operand(name, v, n, what):
 
 
 @builtin("table", "ctable")
-def table(A, B, *rest):
+def table(A, B, *rest, **dims):
     """Contingency table: F[i, j] = sum of weights of k with A[k] = i and B[k] = j.
 
     table(A, B), table(A, B, W), table(A, B, rows, cols), table(A, B, W, rows, cols);
-    B and W may be scalars."""
+    B and W may be scalars. The output dimensions may be named odim1/odim2 (or rows/cols),
+    as upstream scripts do: table(A, B, W, odim1=n, odim2=m), table(A, B, n, cols=m)."""
     xp = backend.xp
+    if dims:
+        rest = _table_named_dims(rest, dims)
     if len(rest) == 0:
         W, dims = 1.0, None
     elif len(rest) == 1:
@@ -254,11 +274,13 @@ _OUTER_OPS = {
 
 @builtin("outer")
 def outer(X, Y, op):
-    """R[i, j] = X[i] op Y[j] for a column vector X and a row vector Y."""
+    """R[i, j] = X[i] op Y[j] for a column vector X and a row vector Y. A matrix Y with X's
+    rows (and several columns) gives R[i, j] = X[i] op Y[i, j], as SystemDS computes it at run time (upstream
+    raJoin relies on it; SystemDS rejects it only where the shapes are known when compiling)."""
     xp = backend.xp
     X = _matrix("outer", X, "first argument")
     Y = _matrix("outer", Y, "second argument")
-    if X.shape[1] != 1 or Y.shape[0] != 1:
+    if X.shape[1] != 1 or (Y.shape[0] != 1 and (Y.shape[0] != X.shape[0] or Y.shape[1] == 1)):
         raise DMLRuntimeError("outer() needs a column vector and a row vector, "
                               f"not {_dims(X)} and {_dims(Y)}")
     fn = _OUTER_OPS.get(op)

@@ -365,6 +365,19 @@ def list_(*items, **named):
     return DMLList(items)
 
 
+@builtin("remove", returns=2)
+def remove(target, pos):
+    """[rest, removed] = remove(L, i): the list without its i-th element, and that element as a
+    one-element list (by position; names go with their elements)."""
+    if type(target) is not DMLList:
+        raise DMLRuntimeError(f"remove() needs a list, not a {type_name(target)}")
+    i = target.index_of(as_int(pos, "remove's position"))
+    names = target.names
+    rest = DMLList(target.items[:i] + target.items[i + 1:],
+                   None if names is None else names[:i] + names[i + 1:])
+    return rest, DMLList([target.items[i]], None if names is None else [names[i]])
+
+
 @builtin("append")
 def append(target, value):
     if type(target) is DMLList:
