@@ -107,8 +107,13 @@ def table(A, B, *rest, **dims):
         W, dims = 1.0, rest
     elif len(rest) == 3:
         W, dims = rest[0], rest[1:]
+    elif len(rest) == 4 and type(rest[3]) is bool:
+        # a 6th argument, outputEmptyBlocks (decisionTree passes FALSE), only tunes SystemDS's
+        # distributed blocks
+        W, dims = rest[0], rest[1:3]
     else:
-        raise DMLRuntimeError(f"table() takes 2 to 5 arguments ({2 + len(rest)} given)")
+        raise DMLRuntimeError(f"table() takes 2 to 5 arguments, or 6 with outputEmptyBlocks last "
+                              f"({2 + len(rest)} given)")
     A = _matrix("table", A, "first argument")
     if min(A.shape) > 1:
         raise DMLRuntimeError(f"table(): the first argument must be a vector, not {_dims(A)}")
