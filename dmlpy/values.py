@@ -11,7 +11,7 @@ copies on write (see interpreter left indexing).
 from __future__ import annotations
 
 import math
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Context, Decimal
 
 import numpy as np
 
@@ -166,6 +166,9 @@ def format_scalar(v) -> str:
     raise DMLRuntimeError(f"cannot print a value of type {type_name(v)} as a scalar")
 
 
+_WIDE_DECIMALS = Context(prec=400)        # enough for any double's integer digits plus decimals
+
+
 def fixed_decimal(x: float, decimal: int) -> str:
     """toString's cell format, as Java's DecimalFormat: the shortest decimal digits of the double
     (zero-padded, so 0.1 with 17 decimals is 0.10000000000000000), rounded half-even; at a tie in
@@ -177,14 +180,17 @@ def fixed_decimal(x: float, decimal: int) -> str:
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         x = 0.0
+    # (the default 28 digits hold the quantized value only below about 1e24: 1e300 has 301)
+    ctx = _WIDE_DECIMALS if abs(x) >= 1e20 else None
     shortest = Decimal(repr(x))
     step = Decimal(1).scaleb(-decimal)
-    q = shortest.quantize(step, rounding=ROUND_HALF_EVEN)
-    rest = abs(shortest - shortest.quantize(step, rounding=ROUND_DOWN))
+    q = shortest.quantize(step, rounding=ROUND_HALF_EVEN, context=ctx)
+    rest = abs(shortest - shortest.quantize(step, rounding=ROUND_DOWN, context=ctx))
     if rest == step / 2:                       # a tie in the shortest digits
         exact = Decimal(x)
         if exact != shortest:
-            q = shortest.quantize(step, rounding=ROUND_UP if abs(exact) > abs(shortest) else ROUND_DOWN)
+            q = shortest.quantize(step, rounding=ROUND_UP if abs(exact) > abs(shortest) else ROUND_DOWN,
+                                  context=ctx)
     out = format(q, "f")
     if x < 0 and not out.startswith("-"):
         out = "-" + out
@@ -244,10 +250,17 @@ def frame_to_string(f: Frame) -> str:
         cells = []
         for j in range(ncol):
             v = f.columns[j][i]
+            kind = schema[j]
             if v is None:
                 cells.append("null")
-            elif schema[j] in ("INT32", "INT64") and isinstance(v, (int, float)):
+            elif kind in ("INT32", "INT64") and isinstance(v, (int, float)):
                 cells.append(str(int(v)))
+            elif kind == "BOOLEAN" and isinstance(v, (int, float, bool)):
+                cells.append("TRUE" if v else "FALSE")
+            elif kind == "FP32" and isinstance(v, (int, float)):
+                cells.append(java_double(float(str(np.float32(v)))))     # Java's Float.toString
+            elif kind == "FP64" and isinstance(v, (int, float)) and not isinstance(v, bool):
+                cells.append(fixed_decimal(float(v), 3))
             elif isinstance(v, (int, float, bool)):
                 cells.append(format_scalar(v))
             else:

@@ -1,6 +1,7 @@
 """The core builtins every DML program uses: printing, checks, construction, shape, casts, lists."""
 from __future__ import annotations
 
+import math
 import re
 import time as _time
 
@@ -328,6 +329,29 @@ def as_logical(X):
     return _cast_scalar(X, "as.logical", as_bool)
 
 
+_FRAME_TYPES = ("BOOLEAN", "INT32", "INT64", "FP32", "FP64")
+
+
+def _frame_value_type(v: float) -> int:
+    """The narrowest frame value type SystemDS gives a matrix cell (measured): 0 and 1 boolean,
+    whole numbers INT32 or INT64, numbers a float32 shows with the same digits (0.1, 3.0E9, NaN)
+    FP32, the rest FP64 (0.30000000000000004, 1e-50, 1e300)."""
+    if v == 0 or v == 1:
+        return 0
+    if v == v and math.isfinite(v) and v == math.floor(v):
+        if -2 ** 31 <= v < 2 ** 31:
+            return 1
+        if -2 ** 63 <= v < 2 ** 63:
+            return 2
+    with np.errstate(over="ignore", under="ignore"):
+        as_float32 = np.float32(v)
+    return 3 if v != v or float(str(as_float32)) == v else 4
+
+
+def _frame_column_type(values) -> str:
+    return _FRAME_TYPES[max((_frame_value_type(float(v)) for v in values), default=4)]
+
+
 @builtin("as.frame")
 def as_frame(X):
     """A frame of double columns from a matrix (frames are a placeholder type for now)."""
@@ -335,9 +359,7 @@ def as_frame(X):
         return X
     if is_matrix(X):
         a = backend.to_host(X)
-        # SystemDS types a column of whole numbers as INT32 (measured), others as FP64
-        schema = ["INT32" if np.all(np.isfinite(a[:, j])) and np.all(a[:, j] == np.round(a[:, j])) else "FP64"
-                  for j in range(a.shape[1])]
+        schema = [_frame_column_type(a[:, j]) for j in range(a.shape[1])]
         return Frame([[float(v) for v in a[:, j]] for j in range(a.shape[1])], None, schema)
     if type(X) in _SCALAR or type(X) is str:
         return Frame([[X]], None, ["STRING" if type(X) is str else "FP64"])
