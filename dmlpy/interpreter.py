@@ -22,7 +22,7 @@ from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle,
 from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
 from .parser import parse_file
 from .validate import script_builtin_function
-from .values import DMLList, Frame, is_matrix
+from .values import DMLList, Frame, is_matrix, type_name
 
 SHIPPED_SCRIPTS = Path(__file__).resolve().parent / "scripts"
 if not SHIPPED_SCRIPTS.is_dir():        # running from a source checkout
@@ -395,6 +395,13 @@ class Session:
         unknown = [n for n in named if n not in params]
         if unknown:
             raise DMLRuntimeError(f"eval(): {name}() has no parameter '{unknown[0]}'")
+        given = list(zip(fi.node.params, positional)) + [(p, named[p.name]) for p in fi.node.params
+                                                         if p.name in named]
+        for p, v in given:
+            # (the compiled body trusts its declared scalar types; SystemDS computes garbage here)
+            if p.type.data_type == "scalar" and not isinstance(v, (bool, int, float, str)):
+                raise DMLRuntimeError(f"eval(): {name}() parameter {p.name} is a {p.type.value_type} "
+                                      f"scalar, but a {type_name(v)} is given")
         fn = self.globals[fi.py_name]
         return fn(*positional, **{mangle(n): v for n, v in named.items()})
 

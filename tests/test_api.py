@@ -91,3 +91,10 @@ def test_left_indexing_in_a_loop_does_not_alias():
         sx = sum(X); sy = sum(Y)
     """, outputs=["sx", "sy"])
     assert out == {"sx": 6.0, "sy": 0.0}
+
+
+def test_eval_refuses_a_matrix_for_a_scalar_parameter():
+    # (SystemDS 3.4.0 runs such a call and computes garbage; the compiled body trusts its types)
+    with pytest.raises(dmlpy.DMLError, match=r"eval\(\): f\(\) parameter reg is a double scalar, but a matrix is given"):
+        dmlpy.run('f = function(Double reg) return (Matrix[Double] y) { y = matrix(1, rows=4, cols=1) * reg }\n'
+                  'y = eval("f", list(reg=matrix(1, rows=40, cols=1)))')
