@@ -44,35 +44,57 @@ def _exists(py_name: str, frame_locals: dict) -> bool:
     return v is not None and (is_matrix(v) or type(v) in (DMLList, Frame))
 
 
+# Scalar parameters and results: cast to the declared value type (see Compiler.function). A
+# matrix, list or frame where a scalar is declared is refused here: the compiled body relies on
+# its declared scalar types (static checks catch it where the argument's type is known).
+
+def _not_a_scalar(v, declared: str):
+    if type(v) is str:
+        return v
+    raise DMLRuntimeError(f"a {declared} scalar is declared here, but a {type_name(v)} is given")
+
+
 def _cast_double(v):
     t = type(v)
+    if t is float:
+        return v
     if t is int or t is bool:
         return float(v)
-    return v
+    return _not_a_scalar(v, "double")
 
 
 def _cast_int(v):
     t = type(v)
+    if t is int:
+        return v
     if t is float:
         return int(v) if v == v and v not in (math.inf, -math.inf) else v
     if t is bool:
         return int(v)
-    return v
+    return _not_a_scalar(v, "int")
 
 
 def _number_to_double(v):
-    return float(v) if type(v) is int else v
+    t = type(v)
+    if t is float or t is bool:
+        return v
+    return float(v) if t is int else _not_a_scalar(v, "double")
 
 
 def _number_to_int(v):
-    return _cast_int(v) if type(v) is float else v
+    t = type(v)
+    if t is int or t is bool:
+        return v
+    return _cast_int(v) if t is float else _not_a_scalar(v, "int")
 
 
 def _cast_boolean(v):
     t = type(v)
+    if t is bool:
+        return v
     if t is int or t is float:
         return v != 0
-    return v
+    return _not_a_scalar(v, "boolean")
 
 
 def static_type(v) -> str:

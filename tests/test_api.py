@@ -98,3 +98,11 @@ def test_eval_refuses_a_matrix_for_a_scalar_parameter():
     with pytest.raises(dmlpy.DMLError, match=r"eval\(\): f\(\) parameter reg is a double scalar, but a matrix is given"):
         dmlpy.run('f = function(Double reg) return (Matrix[Double] y) { y = matrix(1, rows=4, cols=1) * reg }\n'
                   'y = eval("f", list(reg=matrix(1, rows=40, cols=1)))')
+
+
+def test_a_matrix_for_a_declared_scalar_parameter_is_a_dml_error():
+    # the argument's type is unknown until it runs (an element of a list), so no static check
+    with pytest.raises(dmlpy.DMLError, match="a double scalar is declared here, but a matrix is given") as e:
+        dmlpy.run("f = function(Double reg) return (Double y) { y = reg * 2 }\n"
+                  "L = list(matrix(1, rows=2, cols=2))\ny = f(as.scalar(L))")
+    assert (e.value.location.line, e.value.location.column) == (1, 14)
