@@ -31,13 +31,17 @@ import numpy as np
 from .. import backend
 
 _SOURCE = r"""
+// a grid-stride loop: any launch size covers all elements
+#define FOR_EACH_ELEMENT(i, total) \
+    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < (total); \
+         i += (idx_t)blockDim.x * (idx_t)gridDim.x)
+
 extern "C" __global__ void dmlpy_im2col(
         const real_t* __restrict__ X, real_t* __restrict__ cols,
         idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
         idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw) {
     const idx_t total = C * R * S * n * P * Q;
-    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < total;
-         i += (idx_t)blockDim.x * (idx_t)gridDim.x) {
+    FOR_EACH_ELEMENT(i, total) {
         idx_t k = i;
         const idx_t q = k % Q; k /= Q;
         const idx_t p = k % P; k /= P;
@@ -55,8 +59,7 @@ extern "C" __global__ void dmlpy_col2im(
         idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
         idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw) {
     const idx_t total = n * C * H * W;
-    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < total;
-         i += (idx_t)blockDim.x * (idx_t)gridDim.x) {
+    FOR_EACH_ELEMENT(i, total) {
         idx_t k = i;
         const idx_t w = k % W; k /= W;
         const idx_t h = k % H; k /= H;
@@ -82,8 +85,7 @@ extern "C" __global__ void dmlpy_max_pool(
         idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw,
         real_t lowest) {
     const idx_t total = n * C * P * Q;
-    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < total;
-         i += (idx_t)blockDim.x * (idx_t)gridDim.x) {
+    FOR_EACH_ELEMENT(i, total) {
         const idx_t q = i % Q, p = (i / Q) % P, image = i / (P * Q);
         const real_t* x = X + image * H * W;
         real_t best = lowest;
@@ -108,8 +110,7 @@ extern "C" __global__ void dmlpy_max_pool_backward(
         idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw,
         real_t lowest) {
     const idx_t total = n * C * H * W;
-    for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < total;
-         i += (idx_t)blockDim.x * (idx_t)gridDim.x) {
+    FOR_EACH_ELEMENT(i, total) {
         const idx_t w0 = i % W, h0 = (i / W) % H, image = i / (H * W);
         const real_t* x = X + image * H * W;
         const real_t* d = dout + image * P * Q;
