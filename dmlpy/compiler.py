@@ -41,6 +41,7 @@ _NUMBER = {"i", "d", "n"}
 _LOOP_OPTIONS = {"check", "par", "mode", "opt", "log", "taskpartitioner", "tasksize", "datapartitioner",
                  "resultmerge", "profile"}
 _ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
+_NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 
 @lru_cache(maxsize=None)
@@ -235,6 +236,9 @@ class Compiler(Resolver, TypeInference):
                 return f"(-{x})" if self.fast and ot in ("i", "d", "n") else f"_neg({x})"
             return f"(not {x})" if self.fast and ot == "b" else f"_not({x})"
         if t is A.Binary:
+            negated = self._negated_comparison(e)
+            if negated is not None:
+                return self._expr(negated, scope, unit)
             a = self.expr(e.left, scope, unit)
             b = self.expr(e.right, scope, unit)
             ta, tb = self.expr_type(e.left, scope, unit), self.expr_type(e.right, scope, unit)
@@ -260,6 +264,23 @@ class Compiler(Resolver, TypeInference):
         if t is A.Call:
             return self.call(e, scope, unit, nret=1)
         raise self.err(f"unsupported expression {t.__name__}", e, unit)
+
+    @staticmethod
+    def _negated_comparison(e: A.Binary):
+        """(a < b) == 0 as a >= b, and so on: SystemDS rewrites it so, which differs for NaN
+        (NaN < 1 is FALSE, so the written form is TRUE and the rewritten one FALSE; upstream
+        imputeByMode depends on it). Only this form: 0 == (a < b) and !(a < b) stay as written.
+        The node is made once and kept (the compiler's memos key nodes by identity)."""
+        if e.op != "==" or type(e.left) is not A.Binary or e.left.op not in _NEGATED:
+            return None
+        r = e.right
+        if not ((type(r) is A.IntLit or type(r) is A.DoubleLit) and r.value == 0):
+            return None
+        node = e.__dict__.get("_negated")
+        if node is None:
+            c = e.left
+            node = e.__dict__["_negated"] = A.Binary(c.line, c.col, _NEGATED[c.op], c.left, c.right)
+        return node
 
     def index_args(self, e: A.Index, scope, unit) -> str:
         def dim(r):
