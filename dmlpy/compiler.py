@@ -303,6 +303,17 @@ class Compiler(Resolver, TypeInference):
             if p in self.cmd_args:
                 return py_literal(self.cmd_args[p])
             return self.expr(c.args[1].value, scope, unit)
+        if (name == "unique" and len(c.args) == 1 and c.args[0].name is None and type(c.args[0].value) is A.Call
+                and c.args[0].value.name in ("rbind", "rev") and self.resolve_function(name, unit, c)[0] == "builtin"
+                and self.resolve_function(c.args[0].value.name, unit, c.args[0].value)[0] == "builtin"):
+            # SystemDS rewrites these two (measured): unique(rbind(...)) comes in first-occurrence
+            # order (other unique() calls in hash order; union() is exactly this call), and
+            # unique(rev(X)) is unique(X)
+            inner = c.args[0].value
+            if inner.name == "rbind":
+                return f"_unique_first_occurrence({self.expr(inner, scope, unit)})"
+            if len(inner.args) == 1 and inner.args[0].name is None:
+                return f"{self.builtin_ref('unique')}({self.expr(inner.args[0].value, scope, unit)})"
         if name == "exists" and len(c.args) == 1:
             # TRUE for a defined matrix/list/frame variable, named directly or by a string literal
             # (SystemDS constant-propagates scalars away, so a scalar variable never "exists").

@@ -18,6 +18,7 @@ import numpy as np
 from . import ast as A
 from . import ops
 from .builtins import REGISTRY
+from .builtins.construct import unique_first_occurrence
 from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle, unmangle
 from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
 from .parser import parse_file
@@ -163,7 +164,7 @@ class Session:
         g = {
             "__builtins__": __builtins__, "_ctx": self.ctx, "_MISSING": _MISSING, "_export": _export,
             "_NAN": math.nan, "_INF": math.inf, "_PI": math.pi, "_DMLList": DMLList, "_SAME": ops.SAME,
-            "_exists": _exists, "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean,
+            "_exists": _exists, "_unique_first_occurrence": unique_first_occurrence, "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean,
             "_number_to_double": _number_to_double, "_number_to_int": _number_to_int,
             "_add": ops.add, "_sub": ops.sub, "_mul": ops.mul, "_div": ops.div, "_pow": ops.pow_,
             "_mod": ops.mod, "_intdiv": ops.intdiv, "_matmul": ops.matmul, "_neg": ops.neg,

@@ -361,6 +361,14 @@ def unique(X, dir=None):
     raise DMLRuntimeError(f"unique(): dir must be 'r' or 'c', not '{dir}'")
 
 
+def unique_first_occurrence(X):
+    """unique(rbind(...)) as SystemDS computes it: the distinct values in the order they first
+    occur (measured: unique(rbind(X, Y)) of 1 2 3 5 7 and 4 5 6 8 is 1 2 3 5 7 4 6 8)."""
+    v = backend.to_host(_matrix("unique", X)).reshape(-1).astype(np.float64) + 0.0
+    _, first = np.unique(v, return_index=True)
+    return backend.asarray(v[np.sort(first)].reshape(-1, 1))
+
+
 def _java_hash_order(v: np.ndarray) -> np.ndarray:
     """The distinct values of v in the order a java.util.HashMap<Double, ..> filled with them
     in order iterates: by bucket (Double.hashCode, spread, masked by the table size: 16,
