@@ -210,5 +210,8 @@ class TypeInference:
             if kind == "user":
                 rets = target.node.returns
                 return type_of_spec(rets[0].type) if rets else "?"
+            if e.name in ("as.scalar", "castAsScalar") and len(e.args) == 1:
+                # a cell of a matrix is a double (of a list: whatever it holds)
+                return "d" if self.expr_type(e.args[0].value, scope, unit) == "m" else "?"
             return _BUILTIN_TYPES.get(e.name, "?")
         return "?"
