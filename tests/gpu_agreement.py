@@ -353,6 +353,14 @@ def conv_calls(geo, dtype, seed: int = 7):
     }
 
 
+def device_results(calls, dtype) -> dict:
+    """The results of conv_calls/pool_calls on the current backend, with its precision set from
+    dtype (backend.asarray casts to it), brought back to the host."""
+    from dmlpy import backend
+    backend.set_precision("single" if dtype == np.float32 else "double")
+    return {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
+
+
 # Pooling geometries for the max-pool kernels: N, C, H, W, R, S, stride, padding
 POOL_GEOMETRIES = [
     (2, 3, 8, 8, 3, 3, (2, 2), (0, 0)),             # overlapping windows (AlexNet's pools)

@@ -22,6 +22,7 @@ import pytest
 import fake_cupy
 import gpu_agreement as ga
 from dmlpy import backend
+from dmlpy.builtins import dnn_kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
@@ -162,6 +163,17 @@ def test_stats_report_transfers_on_the_gpu_backend(fake):
 
 # ------------------------------------------------------------------ the CUDA kernels, run on the CPU
 
+def _on_fake_cupy(calls, dtype, then=lambda: True) -> dict:
+    """ga.device_results on fake_cupy; then() must hold afterwards, still on fake_cupy."""
+    undo = fake_cupy.install_checks()
+    try:
+        results = ga.device_results(calls, dtype)
+        assert then()
+        return results
+    finally:
+        undo()
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.CONV_GEOMETRIES)
 def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, restore_precision):
@@ -173,14 +185,7 @@ def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, re
     results = {}
     for kernels in ("1", "0"):
         monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
-        backend.set_precision("single" if dtype == np.float32 else "double")   # (asarray casts to it)
-        undo = fake_cupy.install_checks()
-        try:
-            from dmlpy.builtins import dnn_kernels
-            assert dnn_kernels.enabled() == (kernels == "1")
-            results[kernels] = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
-        finally:
-            undo()
+        results[kernels] = _on_fake_cupy(calls, dtype, then=lambda: dnn_kernels.enabled() == (kernels == "1"))
     tol = 1e-12 if dtype == np.float64 else 1e-5
     for name, want in reference.items():
         for kernels, got in results.items():
@@ -199,30 +204,19 @@ def test_max_pool_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch
     reference = calls(lambda a: a)
     for kernels in ("1", "0"):
         monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
-        backend.set_precision("single" if dtype == np.float32 else "double")   # (asarray casts to it)
-        undo = fake_cupy.install_checks()
-        try:
-            got = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
-        finally:
-            undo()
+        got = _on_fake_cupy(calls, dtype)
         for name, want in reference.items():
             np.testing.assert_array_equal(got[name], want, err_msg=f"{name}, kernels={kernels}")
-    from dmlpy.builtins import dnn_kernels
     assert dnn_kernels.failure is None
 
 
 def test_kernels_with_64_bit_indices(monkeypatch, restore_precision):
     """Arrays of 2**31 elements and more take 64-bit indices: forced here on small ones."""
-    from dmlpy.builtins import dnn_kernels
     monkeypatch.setattr(dnn_kernels, "_INT32_LIMIT", 0)
     monkeypatch.setattr(dnn_kernels, "_compiled", {})
     for calls in (ga.conv_calls(ga.CONV_GEOMETRIES[2], np.float64), ga.pool_calls(ga.POOL_GEOMETRIES[2], np.float64)):
         reference = calls(lambda a: a)
-        undo = fake_cupy.install_checks()
-        try:
-            got = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
-        finally:
-            undo()
+        got = _on_fake_cupy(calls, np.float64)
         for name, want in reference.items():
             np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-12, err_msg=name)
     assert {key[3] for key in dnn_kernels._compiled} == {"long long"} and len(dnn_kernels._compiled) == 4
@@ -230,18 +224,12 @@ def test_kernels_with_64_bit_indices(monkeypatch, restore_precision):
 
 
 def test_a_kernel_that_does_not_compile_falls_back_to_the_cupy_code(monkeypatch, capfd, restore_precision):
-    from dmlpy.builtins import dnn_kernels
     monkeypatch.setattr(dnn_kernels, "_SOURCE", dnn_kernels._SOURCE.replace("idx_t total", "idx_t total total"))
     monkeypatch.setattr(dnn_kernels, "_compiled", {})
     monkeypatch.setattr(dnn_kernels, "failure", None)
     calls = ga.conv_calls(ga.CONV_GEOMETRIES[0], np.float64)
     reference = calls(lambda a: a)
-    undo = fake_cupy.install_checks()
-    try:
-        got = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
-        assert not dnn_kernels.enabled()
-    finally:
-        undo()
+    got = _on_fake_cupy(calls, np.float64, then=lambda: not dnn_kernels.enabled())
     for name, want in reference.items():
         np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-12)
     assert dnn_kernels.failure.startswith("dmlpy_im2col: RuntimeError: kernel dmlpy_im2col does not compile")

@@ -24,6 +24,7 @@ import pytest
 
 import gpu_agreement as ga
 from dmlpy import backend
+from dmlpy.builtins import dnn_kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UPSTREAM = os.path.join(ROOT, "tests", "upstream")
@@ -86,14 +87,12 @@ def test_conv_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dtype, 
     got = {}
     for kernels in ("1", "0"):
         monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
-        backend.set_precision("single" if dtype == np.float32 else "double")   # (asarray casts to it)
-        got[kernels] = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
+        got[kernels] = ga.device_results(calls, dtype)
     tol = 1e-9 if dtype == np.float64 else 1e-4
     for name, want in reference.items():
         for kernels in got:
             np.testing.assert_allclose(got[kernels][name], want, rtol=tol, atol=tol, err_msg=f"{name} {kernels}")
     np.testing.assert_array_equal(got["1"]["backward_data"], got["0"]["backward_data"])
-    from dmlpy.builtins import dnn_kernels
     assert dnn_kernels.failure is None          # the kernels ran (they fall back with a warning)
 
 
@@ -105,11 +104,9 @@ def test_max_pool_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dty
     backend.use_cupy()
     for kernels in ("1", "0"):
         monkeypatch.setenv("DMLPY_GPU_KERNELS", kernels)
-        backend.set_precision("single" if dtype == np.float32 else "double")   # (asarray casts to it)
-        got = {k: backend.to_host(v) for k, v in calls(backend.asarray).items()}
+        got = ga.device_results(calls, dtype)
         for name, want in reference.items():
             np.testing.assert_array_equal(got[name], want, err_msg=f"{name}, kernels={kernels}")
-    from dmlpy.builtins import dnn_kernels
     assert dnn_kernels.failure is None
 
 
