@@ -19,6 +19,7 @@ from . import ast as A
 from . import ops
 from .builtins import REGISTRY
 from .builtins.construct import unique_first_occurrence
+from .builtins.dnn_conv import patch_cache
 from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle, unmangle
 from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
 from .parser import parse_file
@@ -346,6 +347,8 @@ class Session:
                               e.__traceback__) from None
         except Exception as e:
             raise self.locate(self._translate(e), e.__traceback__) from e
+        finally:
+            patch_cache.clear()     # device memory of this run's patch matrices goes back
 
     def _translate(self, e: Exception) -> DMLError:
         if isinstance(e, (UnboundLocalError, NameError)):

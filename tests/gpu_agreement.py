@@ -195,7 +195,7 @@ PROGRAMS = {
         ba = bias_add(cv, bK)
         bm = bias_multiply(cv, bK)
         [bn, em, ev, cmean, cinv] = batch_norm2d(cv, gK, bK, bK * 0, gK * 0 + 1, "train", 1e-5, 0.9)
-        [dbx, dg, db] = batch_norm2d_backward(cv, bn * 0.1, gK, 1e-5, cmean, cinv)
+        [dbx, dg, db] = batch_norm2d_backward(cv, cv * cv * 0.1, gK, 1e-5, cmean, cinv)
         [lo, lc, co, cc, ci] = lstm(XL, WL, bL, matrix(0, 3, 4), matrix(0, 3, 4), TRUE)
         [ldx, ldw, ldb, ldo, ldc] = lstm_backward(XL, WL, bL, matrix(0, 3, 4), matrix(0, 3, 4), TRUE,
                                                   lo * 0.5, lc * 0.1, co, cc, ci)
@@ -331,6 +331,7 @@ CONV_GEOMETRIES = [
     (2, 3, 13, 13, 2, 5, 5, (4, 4), (2, 2)),          # windows run past the padded border
     (1, 1, 6, 5, 3, 1, 1, (1, 1), (0, 0)),
     (2, 2, 5, 5, 2, 5, 5, (1, 1), (0, 0)),            # one window per image
+    (2, 2, 8, 7, 3, 2, 2, (3, 3), (1, 0)),            # stride past the filter: cells no window reads
 ]
 
 
@@ -367,6 +368,7 @@ POOL_GEOMETRIES = [
     (2, 2, 7, 9, 2, 2, (2, 2), (0, 0)),
     (1, 2, 6, 6, 3, 2, (1, 2), (1, 1)),             # padding
     (2, 1, 5, 5, 3, 3, (2, 2), (2, 2)),             # windows of padding only
+    (2, 2, 7, 8, 2, 2, (3, 3), (1, 0)),             # stride past the window: cells in no window
 ]
 
 

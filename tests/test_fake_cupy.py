@@ -219,7 +219,7 @@ def test_kernels_with_64_bit_indices(monkeypatch, restore_precision):
         got = _on_fake_cupy(calls, np.float64)
         for name, want in reference.items():
             np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-12, err_msg=name)
-    assert {key[3] for key in dnn_kernels._compiled} == {"long long"} and len(dnn_kernels._compiled) == 4
+    assert {key[3] for key in dnn_kernels._compiled} == {"long long"} and len(dnn_kernels._compiled) == 5
     assert dnn_kernels.failure is None
 
 
@@ -305,3 +305,70 @@ def test_builtin_unit_tests_pass_on_the_device_backend():
          "--deselect", "tests/test_builtins_matrix.py::test_statistics_of_integer_data_print_like_systemds"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
+
+
+def test_conv2d_patch_matrix_is_reused_by_the_filter_gradient_of_the_same_input(monkeypatch, restore_precision):
+    """On the device, conv2d keeps its input's patch matrix for conv2d_backward_filter of the
+    same input: built once for both. Given out once: a second gradient builds it again. The
+    gradients equal the NumPy backend's either way."""
+    from dmlpy.builtins import dnn_conv
+    N, C, H, W, K, R, S, stride, padding = ga.CONV_GEOMETRIES[2]
+    shapes = dict(stride=list(stride), padding=list(padding), input_shape=[N, C, H, W], filter_shape=[K, C, R, S])
+    rng = np.random.default_rng(7)
+    X, F = rng.standard_normal((N, C * H * W)), rng.standard_normal((K, C * R * S))
+    D = rng.standard_normal(dnn_conv.conv2d(X, F, **shapes).shape)
+    want_dW = dnn_conv.conv2d_backward_filter(X, D, **shapes)
+    built = []
+    real_im2col = dnn_kernels.im2col
+    monkeypatch.setattr(dnn_kernels, "im2col", lambda *a: built.append(1) or real_im2col(*a))
+    undo = fake_cupy.install_checks()
+    try:
+        backend.set_precision("double")
+        dX, dF, dD = backend.asarray(X), backend.asarray(F), backend.asarray(D)
+        dnn_conv.conv2d(dX, dF, **shapes)
+        assert len(built) == 1 and len(dnn_conv.patch_cache.entries) == 1
+        first = backend.to_host(dnn_conv.conv2d_backward_filter(dX, dD, **shapes))
+        assert len(built) == 1 and not dnn_conv.patch_cache.entries
+        second = backend.to_host(dnn_conv.conv2d_backward_filter(dX, dD, **shapes))
+        assert len(built) == 2
+        # another array with the same values is another input: no entry of its own
+        dnn_conv.conv2d(dX, dF, **shapes)
+        dnn_conv.conv2d_backward_filter(backend.asarray(X), dD, **shapes)
+        assert len(built) == 4 and len(dnn_conv.patch_cache.entries) == 1
+    finally:
+        undo()
+        dnn_conv.patch_cache.clear()
+    np.testing.assert_allclose(first, want_dW, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(second, want_dW, rtol=1e-12, atol=1e-12)
+
+
+def test_patch_cache_drops_the_oldest_past_its_limit_and_empties_after_a_run(restore_precision):
+    from dmlpy.builtins import dnn_conv
+    from dmlpy.builtins.dnn_shapes import geometry
+    cache = dnn_conv.PatchCache()
+    cache.limit = 3 * 800
+    g = geometry("conv2d", [1, 1, 10, 10], (1, 1), [1, 1], [0, 0])
+    inputs = [np.zeros(1) for _ in range(4)]
+    for X in inputs:
+        cache.put(X, g, np.zeros(100))
+    assert [e[0] is X for e, X in zip(cache.entries.values(), inputs[1:])] == [True] * 3 and cache.bytes == 2400
+    assert cache.take(inputs[0], g) is None and cache.take(inputs[3], g) is not None and cache.bytes == 1600
+    cache.put(inputs[0], g, np.zeros(1000))          # larger than the limit: not kept
+    assert cache.take(inputs[0], g) is None
+    # the program's conv2d leaves an entry (no backward pass); the run's end drops it
+    from dmlpy.interpreter import Session
+    from dmlpy.parser import parse
+    kept = []
+    real_put = dnn_conv.patch_cache.put
+    undo = fake_cupy.install_checks()
+    try:
+        dnn_conv.patch_cache.put = lambda *a: kept.append(1) or real_put(*a)
+        session = Session(stdout=io.StringIO())
+        session.run_program(parse(
+            "X = rand(rows=2, cols=3*5*5, seed=1)\nF = rand(rows=4, cols=3*3*3, seed=2)\n"
+            "Y = conv2d(X, F, input_shape=[2,3,5,5], filter_shape=[4,3,3,3], stride=[1,1], padding=[1,1])\n",
+            "cache.dml"), {})
+        assert session.variables["Y"].shape == (2, 4 * 25) and kept == [1] and not dnn_conv.patch_cache.entries
+    finally:
+        undo()
+        del dnn_conv.patch_cache.put

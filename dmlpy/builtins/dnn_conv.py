@@ -10,9 +10,13 @@ the NCHW rows of the output. On NumPy the batch is also split over the cores
 On NumPy the patch matrix of a chunk is one copy of a strided window view (as_strided).
 CuPy takes the whole batch as one chunk and builds the patch matrix, and folds it back, with
 one CUDA kernel each (dnn_kernels); without them it copies the R*S filter taps one strided
-slice at a time.
+slice at a time. On CuPy, conv2d also keeps the patch matrix of its input for the
+conv2d_backward_filter of the same input that training runs later (PatchCache): the patch
+matrix is then built once per step instead of twice.
 """
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import numpy as np
 
@@ -32,6 +36,58 @@ MAX_CHUNK_BYTES = 24 << 20
 # and needs much wider ones to scale.
 MIN_CHUNK_COLUMNS_THREADED_BLAS = 16384
 MAX_CHUNK_BYTES_THREADED_BLAS = 256 << 20
+
+
+class PatchCache:
+    """Patch matrices conv2d built on the device, by input array and geometry, for the
+    conv2d_backward_filter of the same input (a training step's backward pass runs it for each
+    forward conv2d). An entry is given out once, then dropped; the oldest go first past the
+    byte limit (a forward pass without backward pass only cycles through it). The entry holds
+    its input array: DML values are immutable and ops.set_index updates in place only an array
+    that nothing else references, so a kept input cannot change under its patch matrix."""
+
+    def __init__(self):
+        self.entries: OrderedDict = OrderedDict()
+        self.bytes = 0
+        self.limit: int | None = None
+
+    def _limit(self) -> int:
+        """An eighth of the device's memory, at least 1 GiB and at most 6 GiB (AlexNet's five
+        conv layers at batch 128 in float64: 4.5 GB)."""
+        if self.limit is None:
+            try:
+                total = int(backend.xp.cuda.runtime.getDeviceProperties(0)["totalGlobalMem"])
+            except Exception:
+                total = 0
+            self.limit = max(1 << 30, min(6 << 30, total // 8))
+        return self.limit
+
+    def put(self, X, g: Geometry, cols) -> None:
+        if cols.nbytes > self._limit():
+            return
+        key = (id(X), g)
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1].nbytes
+        self.entries[key] = (X, cols)
+        self.bytes += cols.nbytes
+        while self.bytes > self._limit():
+            _, (_, dropped) = self.entries.popitem(last=False)
+            self.bytes -= dropped.nbytes
+
+    def take(self, X, g: Geometry):
+        entry = self.entries.pop((id(X), g), None)
+        if entry is None or entry[0] is not X:
+            return None
+        self.bytes -= entry[1].nbytes
+        return entry[1]
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.bytes = 0
+
+
+patch_cache = PatchCache()
 
 
 def _conv_geometry(name, input_shape, filter_shape, stride, padding) -> tuple[Geometry, int]:
@@ -141,6 +197,8 @@ def conv2d(input, filter, stride, padding, input_shape, filter_shape):
     def chunk(c0, c1):
         n = c1 - c0
         cols = _patches(g, input, c0, c1, _matrix_buffer(g, "cols", CRS, n, input.dtype))
+        if xp is not np:                        # one chunk: the whole batch's patch matrix
+            patch_cache.put(input, g, cols)
         prod = xp.matmul(filter, cols, out=_view(_matrix_buffer(g, "rows", K, n, input.dtype), K, n * L))
         out[c0:c1] = prod.reshape(K, n, L).transpose(1, 0, 2)
 
@@ -159,7 +217,9 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
 
     def chunk(c0, c1):
         n = c1 - c0
-        cols = _patches(g, input, c0, c1, _matrix_buffer(g, "cols", CRS, n, input.dtype))
+        cols = patch_cache.take(input, g) if backend.xp is not np else None
+        if cols is None:
+            cols = _patches(g, input, c0, c1, _matrix_buffer(g, "cols", CRS, n, input.dtype))
         d = _channel_rows(dout, c0, c1, K, L, _matrix_buffer(g, "rows", K, n, input.dtype))
         # (K, C*R*S); multi-threaded OpenBLAS is much faster on the transposed product
         return d @ cols.T if single_blas else (cols @ d.T).T

@@ -36,23 +36,40 @@ _SOURCE = r"""
     for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < (total); \
          i += (idx_t)blockDim.x * (idx_t)gridDim.x)
 
+// a 2-D grid: y walks the rows of a matrix, x the elements of a row
+#define FOR_EACH_ROW(row, rows) for (idx_t row = blockIdx.y; row < (rows); row += gridDim.y)
+#define FOR_EACH_COLUMN(col, cols) \
+    for (idx_t col = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; col < (cols); \
+         col += (idx_t)blockDim.x * (idx_t)gridDim.x)
+
+// A thread per patch-matrix row (c, r, s) (the grid's y), image m and output column q, walking the
+// output rows p: an element's position is decoded (divisions, dear on a GPU) once per P elements.
 extern "C" __global__ void dmlpy_im2col(
         const real_t* __restrict__ X, real_t* __restrict__ cols,
         idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
         idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw) {
-    const idx_t total = C * R * S * n * P * Q;
-    FOR_EACH_ELEMENT(i, total) {
-        idx_t k = i;
-        const idx_t q = k % Q; k /= Q;
-        const idx_t p = k % P; k /= P;
-        const idx_t m = k % n; k /= n;
-        const idx_t s = k % S; k /= S;
-        const idx_t r = k % R;
-        const idx_t c = k / R;
-        const idx_t h = p * sh + r - ph, w = q * sw + s - pw;
-        cols[i] = (h >= 0 && h < H && w >= 0 && w < W) ? X[((m * C + c) * H + h) * W + w] : (real_t)0;
+    const idx_t PQ = P * Q, width = n * PQ;
+    FOR_EACH_ROW(row, C * R * S) {
+        const idx_t s = row % S, r = (row / S) % R, c = row / (R * S);
+        FOR_EACH_COLUMN(t, n * Q) {
+            const idx_t m = t / Q, q = t - m * Q;
+            const idx_t w = q * sw + s - pw;
+            const bool w_inside = w >= 0 && w < W;
+            const idx_t image = (m * C + c) * H * W + w;
+            real_t* out = cols + row * width + m * PQ + q;
+            idx_t h = r - ph;
+            for (idx_t p = 0; p < P; ++p, h += sh)
+                out[p * Q] = (w_inside && h >= 0 && h < H) ? X[image + h * W] : (real_t)0;
+        }
     }
 }
+
+// The taps t (filter rows or columns) whose window position o = (x + pad - t) / stride is a
+// whole number in [0, O), for image coordinate x: t steps by the stride from the first such t,
+// o counts down by one; the first tap and its position need no division in the loop.
+#define FIRST_TAP(t0, o0, x, pad, stride, O) \
+    idx_t t0 = (x + pad) % stride, o0 = (x + pad) / stride; \
+    if (o0 > O - 1) { t0 += (o0 - (O - 1)) * stride; o0 = O - 1; }
 
 extern "C" __global__ void dmlpy_col2im(
         const real_t* __restrict__ cols, real_t* __restrict__ dX,
@@ -65,14 +82,12 @@ extern "C" __global__ void dmlpy_col2im(
         const idx_t h = k % H; k /= H;
         const idx_t c = k % C;
         const idx_t m = k / C;
-        real_t sum = 0;
-        for (idx_t r = 0; r < R; ++r) {
-            const idx_t hp = h + ph - r;
-            if (hp < 0 || hp % sh != 0 || hp / sh >= P) continue;
-            for (idx_t s = 0; s < S; ++s) {
-                const idx_t wq = w + pw - s;
-                if (wq < 0 || wq % sw != 0 || wq / sw >= Q) continue;
-                sum += cols[((((c * R + r) * S + s) * n + m) * P + hp / sh) * Q + wq / sw];
+        FIRST_TAP(r0, p0, h, ph, sh, P)
+        FIRST_TAP(s0, q0, w, pw, sw, Q)
+        real_t sum = 0;     // in the (r, s) order of the tap-by-tap code: the same bits
+        for (idx_t r = r0, p = p0; r < R && p >= 0; r += sh, --p) {
+            for (idx_t s = s0, q = q0; s < S && q >= 0; s += sw, --q) {
+                sum += cols[((((c * R + r) * S + s) * n + m) * P + p) * Q + q];
             }
         }
         dX[i] = sum;
@@ -104,42 +119,60 @@ extern "C" __global__ void dmlpy_max_pool(
     }
 }
 
-extern "C" __global__ void dmlpy_max_pool_backward(
-        const real_t* __restrict__ X, const real_t* __restrict__ dout, real_t* __restrict__ dX,
+// Each window's first maximal cell in row-major order (its offset in the image), or -1 where the
+// window holds a NaN or no cell exceeds lowest: SystemDS's rule for where the gradient goes.
+extern "C" __global__ void dmlpy_max_pool_argmax(
+        const real_t* __restrict__ X, int* __restrict__ at,
         idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
         idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw,
         real_t lowest) {
+    const idx_t total = n * C * P * Q;
+    FOR_EACH_ELEMENT(i, total) {
+        const idx_t q = i % Q, p = (i / Q) % P, image = i / (P * Q);
+        const real_t* x = X + image * H * W;
+        real_t best = lowest;
+        int where = -1;
+        bool has_nan = false;
+        for (idx_t r = 0; r < R && !has_nan; ++r) {
+            const idx_t h = p * sh + r - ph;
+            if (h < 0 || h >= H) continue;
+            for (idx_t s = 0; s < S; ++s) {
+                const idx_t w = q * sw + s - pw;
+                if (w < 0 || w >= W) continue;
+                const real_t v = x[h * W + w];
+                if (v != v) { has_nan = true; break; }
+                if (v > best) { best = v; where = (int)(h * W + w); }
+            }
+        }
+        at[i] = has_nan ? -1 : where;
+    }
+}
+
+// A cell per thread: adds the gradients of the windows whose maximum it is (from
+// dmlpy_max_pool_argmax), in the order the CPU backend adds them; all zero where the flag
+// says the input holds no nonzero cell (SystemDS's rule, decided on the device: no sync).
+extern "C" __global__ void dmlpy_max_pool_backward(
+        const int* __restrict__ at, const real_t* __restrict__ dout, const bool* __restrict__ any_nonzero,
+        real_t* __restrict__ dX,
+        idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
+        idx_t P, idx_t Q, idx_t sh, idx_t sw, idx_t ph, idx_t pw) {
     const idx_t total = n * C * H * W;
+    const bool zero = !*any_nonzero;
     FOR_EACH_ELEMENT(i, total) {
         const idx_t w0 = i % W, h0 = (i / W) % H, image = i / (H * W);
-        const real_t* x = X + image * H * W;
+        const int* a = at + image * P * Q;
         const real_t* d = dout + image * P * Q;
-        // the windows (p, q) that contain cell (h0, w0), in the order the CPU backend adds them
-        const idx_t a = h0 + ph - R + 1, b = w0 + pw - S + 1;
-        const idx_t p_lo = a <= 0 ? 0 : (a + sh - 1) / sh, q_lo = b <= 0 ? 0 : (b + sw - 1) / sw;
+        const int cell = (int)(h0 * W + w0);
+        // the windows (p, q) that contain cell (h0, w0)
+        const idx_t lo_h = h0 + ph - R + 1, lo_w = w0 + pw - S + 1;
+        const idx_t p_lo = lo_h <= 0 ? 0 : (lo_h + sh - 1) / sh, q_lo = lo_w <= 0 ? 0 : (lo_w + sw - 1) / sw;
         const idx_t p_hi = (h0 + ph) / sh < P - 1 ? (h0 + ph) / sh : P - 1;
         const idx_t q_hi = (w0 + pw) / sw < Q - 1 ? (w0 + pw) / sw : Q - 1;
         double sum = 0;     // in double and rounded once, as the CPU backend's bincount does
-        for (idx_t p = p_lo; p <= p_hi; ++p) {
-            for (idx_t q = q_lo; q <= q_hi; ++q) {
-                // the window's first maximal cell in row-major order; none if it holds a NaN
-                // or no cell exceeds lowest
-                real_t best = lowest;
-                idx_t at = -1;
-                bool has_nan = false;
-                for (idx_t r = 0; r < R && !has_nan; ++r) {
-                    const idx_t h = p * sh + r - ph;
-                    if (h < 0 || h >= H) continue;
-                    for (idx_t s = 0; s < S; ++s) {
-                        const idx_t w = q * sw + s - pw;
-                        if (w < 0 || w >= W) continue;
-                        const real_t v = x[h * W + w];
-                        if (v != v) { has_nan = true; break; }
-                        if (v > best) { best = v; at = h * W + w; }
-                    }
-                }
-                if (!has_nan && at == h0 * W + w0) sum += d[p * Q + q];
-            }
+        if (!zero) {
+            for (idx_t p = p_lo; p <= p_hi; ++p)
+                for (idx_t q = q_lo; q <= q_hi; ++q)
+                    if (a[p * Q + q] == cell) sum += d[p * Q + q];
         }
         dX[i] = (real_t)sum;
     }
@@ -148,6 +181,7 @@ extern "C" __global__ void dmlpy_max_pool_backward(
 
 _BLOCK = 256
 _MAX_BLOCKS = 1 << 16
+_MAX_GRID_ROWS = 65535       # CUDA's limit on gridDim.y
 _compiled: dict = {}
 # Why the kernels were given up, if they were: these kernels were written without a device at
 # hand, so a kernel that does not compile or launch falls back to the CuPy code (with one warning)
@@ -177,16 +211,19 @@ def _kernel(name: str, dtype, index: str):
     return kernel
 
 
-def _launch(name: str, dtype, elements: int, arrays: tuple, sizes: tuple, reals: tuple = ()) -> bool:
-    """Runs a kernel over `elements` elements; False (and kernels off) if it cannot run."""
+def _launch(name: str, dtype, elements: int, arrays: tuple, sizes: tuple, reals: tuple = (),
+            rows: int = 1) -> bool:
+    """Runs a kernel over `elements` elements (per row, for a kernel with rows); False (and
+    kernels off) if it cannot run."""
     global failure
     blocks = max(1, min(-(-elements // _BLOCK), _MAX_BLOCKS))
+    grid = (blocks,) if rows == 1 else (blocks, max(1, min(rows, _MAX_GRID_ROWS)))
     real = np.dtype(dtype).type
     small = max(a.size for a in arrays) < _INT32_LIMIT
     index, integer = ("int", np.int32) if small else ("long long", np.int64)
     args = arrays + tuple(integer(v) for v in sizes) + tuple(real(v) for v in reals)
     try:
-        _kernel(name, dtype, index)((blocks,), (_BLOCK,), args)
+        _kernel(name, dtype, index)(grid, (_BLOCK,), args)
     except Exception as e:     # NVRTC's CompileException, a launch error: CuPy has no common base
         failure = f"{name}: {type(e).__name__}: {e}"
         print(f"dmlpy: warning: the CUDA kernel {failure.splitlines()[0][:300]}; "
@@ -203,7 +240,8 @@ def _sizes(g, n: int) -> tuple:
 
 def im2col(g, X, out) -> bool:
     """Rows of X (n, C*H*W), C-contiguous -> patch matrix out (C*R*S, n*P*Q), C-contiguous."""
-    return _launch("dmlpy_im2col", X.dtype, out.size, (X, out), _sizes(g, X.shape[0]))
+    return _launch("dmlpy_im2col", X.dtype, X.shape[0] * g.Q, (X, out), _sizes(g, X.shape[0]),
+                   rows=g.C * g.R * g.S)
 
 
 def col2im(g, cols, out) -> bool:
@@ -217,6 +255,11 @@ def max_pool(g, X, out, lowest: float) -> bool:
 
 
 def max_pool_backward(g, X, dout, out, lowest: float) -> bool:
-    """Rows of X (n, C*H*W) and dout (n, C*P*Q) -> the gradient out (n, C*H*W)."""
-    return _launch("dmlpy_max_pool_backward", X.dtype, out.size, (X, dout, out), _sizes(g, X.shape[0]),
-                   (lowest,))
+    """Rows of X (n, C*H*W) and dout (n, C*P*Q) -> the gradient out (n, C*H*W), zero where X
+    holds no nonzero cell."""
+    xp = backend.xp
+    at = xp.empty(dout.shape, dtype=np.int32)
+    any_nonzero = xp.any(X)
+    return (_launch("dmlpy_max_pool_argmax", X.dtype, at.size, (X, at), _sizes(g, X.shape[0]), (lowest,))
+            and _launch("dmlpy_max_pool_backward", X.dtype, out.size, (at, dout, any_nonzero, out),
+                        _sizes(g, X.shape[0])))
