@@ -94,9 +94,19 @@ def _user_env() -> dict:
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def time_startup(repeat: int) -> list[float]:
+def dmlpy_command() -> list[str]:
+    """The `dmlpy` console script pip installed beside this Python; on PATH, `dmlpy` may be a
+    version manager's shim (pyenv's is a bash script that runs `pyenv exec`: 60-100 ms of its own
+    here), which is not dmlpy's start-up."""
+    beside = os.path.join(os.path.dirname(sys.executable), "dmlpy")
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return [beside]
     exe = shutil.which("dmlpy")
-    cmd = [exe] if exe else [sys.executable, "-m", "dmlpy"]
+    return [exe] if exe else [sys.executable, "-m", "dmlpy"]
+
+
+def time_startup(repeat: int) -> list[float]:
+    cmd = dmlpy_command()
     env = _user_env()
     subprocess.run(cmd + ["-c", "print(1)"], check=True, capture_output=True, env=env)   # warm the caches
     times = []
@@ -135,8 +145,7 @@ def time_systemds(script: str, repeat: int, sd: str) -> list[float]:
 
 def time_dmlpy_process(script: str) -> float:
     """Wall time of a whole `dmlpy SCRIPT` process, start-up included."""
-    exe = shutil.which("dmlpy")
-    cmd = [exe] if exe else [sys.executable, "-m", "dmlpy"]
+    cmd = dmlpy_command()
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "bench.dml")
         with open(path, "w") as f:
