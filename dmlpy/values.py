@@ -271,36 +271,27 @@ def frame_to_string(f: Frame) -> str:
 
 # ------------------------------------------------------------- conversions
 
-def as_int(v, what="argument") -> int:
+def _number(v, convert, what: str, kind: str):
+    """v (a number, boolean, 1x1 matrix or numeric string) through convert (int or float)."""
     t = type(v)
-    if t is int:
-        return v
-    if t is float or t is bool:
-        return int(v)
+    if t is int or t is float or t is bool:
+        return convert(v)
     if is_matrix(v) and v.shape == (1, 1):
-        return int(backend.item(v[0, 0]))
+        return convert(backend.item(v[0, 0]))
     if t is str:
         try:
-            return int(float(v))
+            return convert(float(v))
         except ValueError:
             pass
-    raise DMLRuntimeError(f"{what} must be an integer, not a {type_name(v)}")
+    raise DMLRuntimeError(f"{what} must be {kind}, not a {type_name(v)}")
+
+
+def as_int(v, what="argument") -> int:
+    return v if type(v) is int else _number(v, int, what, "an integer")
 
 
 def as_float(v, what="argument") -> float:
-    t = type(v)
-    if t is float:
-        return v
-    if t is int or t is bool:
-        return float(v)
-    if is_matrix(v) and v.shape == (1, 1):
-        return float(backend.item(v[0, 0]))
-    if t is str:
-        try:
-            return float(v)
-        except ValueError:
-            pass
-    raise DMLRuntimeError(f"{what} must be a number, not a {type_name(v)}")
+    return v if type(v) is float else _number(v, float, what, "a number")
 
 
 def as_bool(v, what="argument") -> bool:
