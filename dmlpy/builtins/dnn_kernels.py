@@ -94,6 +94,27 @@ extern "C" __global__ void dmlpy_col2im(
     }
 }
 
+// Window (p, q) of image x: its maximum, from lowest up (a NaN cell ends the scan and is the
+// maximum), and in *where the offset of its first maximal cell in row-major order (-1 where no
+// cell exceeds lowest): SystemDS's rule for where the gradient goes.
+__device__ real_t window_max(const real_t* x, idx_t p, idx_t q, idx_t H, idx_t W, idx_t R, idx_t S,
+                             idx_t sh, idx_t sw, idx_t ph, idx_t pw, real_t lowest, int* where) {
+    real_t best = lowest;
+    *where = -1;
+    for (idx_t r = 0; r < R; ++r) {
+        const idx_t h = p * sh + r - ph;
+        if (h < 0 || h >= H) continue;          // padding: -infinity, never the maximum
+        for (idx_t s = 0; s < S; ++s) {
+            const idx_t w = q * sw + s - pw;
+            if (w < 0 || w >= W) continue;
+            const real_t v = x[h * W + w];
+            if (v != v) return v;
+            if (v > best) { best = v; *where = (int)(h * W + w); }
+        }
+    }
+    return best;
+}
+
 extern "C" __global__ void dmlpy_max_pool(
         const real_t* __restrict__ X, real_t* __restrict__ out,
         idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
@@ -102,25 +123,13 @@ extern "C" __global__ void dmlpy_max_pool(
     const idx_t total = n * C * P * Q;
     FOR_EACH_ELEMENT(i, total) {
         const idx_t q = i % Q, p = (i / Q) % P, image = i / (P * Q);
-        const real_t* x = X + image * H * W;
-        real_t best = lowest;
-        for (idx_t r = 0; r < R; ++r) {
-            const idx_t h = p * sh + r - ph;
-            if (h < 0 || h >= H) continue;          // padding: -infinity, never the maximum
-            for (idx_t s = 0; s < S; ++s) {
-                const idx_t w = q * sw + s - pw;
-                if (w < 0 || w >= W) continue;
-                const real_t v = x[h * W + w];
-                if (v != v || best != best) best = v != v ? v : best;     // NaN propagates
-                else if (v > best) best = v;
-            }
-        }
-        out[i] = best;
+        int where;
+        out[i] = window_max(X + image * H * W, p, q, H, W, R, S, sh, sw, ph, pw, lowest, &where);
     }
 }
 
-// Each window's first maximal cell in row-major order (its offset in the image), or -1 where the
-// window holds a NaN or no cell exceeds lowest: SystemDS's rule for where the gradient goes.
+// Each window's first maximal cell (its offset in the image), or -1 where it holds a NaN or no
+// cell exceeds lowest.
 extern "C" __global__ void dmlpy_max_pool_argmax(
         const real_t* __restrict__ X, int* __restrict__ at,
         idx_t n, idx_t C, idx_t H, idx_t W, idx_t R, idx_t S,
@@ -129,22 +138,9 @@ extern "C" __global__ void dmlpy_max_pool_argmax(
     const idx_t total = n * C * P * Q;
     FOR_EACH_ELEMENT(i, total) {
         const idx_t q = i % Q, p = (i / Q) % P, image = i / (P * Q);
-        const real_t* x = X + image * H * W;
-        real_t best = lowest;
-        int where = -1;
-        bool has_nan = false;
-        for (idx_t r = 0; r < R && !has_nan; ++r) {
-            const idx_t h = p * sh + r - ph;
-            if (h < 0 || h >= H) continue;
-            for (idx_t s = 0; s < S; ++s) {
-                const idx_t w = q * sw + s - pw;
-                if (w < 0 || w >= W) continue;
-                const real_t v = x[h * W + w];
-                if (v != v) { has_nan = true; break; }
-                if (v > best) { best = v; where = (int)(h * W + w); }
-            }
-        }
-        at[i] = has_nan ? -1 : where;
+        int where;
+        const real_t best = window_max(X + image * H * W, p, q, H, W, R, S, sh, sw, ph, pw, lowest, &where);
+        at[i] = best != best ? -1 : where;
     }
 }
 
