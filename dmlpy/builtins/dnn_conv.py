@@ -76,8 +76,8 @@ class PatchCache:
             self.bytes -= dropped.nbytes
 
     def take(self, X, g: Geometry):
-        entry = self.entries.pop((id(X), g), None)
-        if entry is None or entry[0] is not X:
+        entry = self.entries.pop((id(X), g), None)     # the entry holds X: its id is X's alone
+        if entry is None:
             return None
         self.bytes -= entry[1].nbytes
         return entry[1]

@@ -10,11 +10,11 @@ Layouts are those of dnn_conv: ``cols[c, r, s, m, p, q]`` (C*R*S rows, n*P*Q col
 holds image m's cell (p*sh + r - ph, q*sw + s - pw) of channel c, zero outside the image.
 col2im gathers, for each image cell, the patch entries that read it, adding them in the
 (r, s) order of the tap-by-tap version, so both give the same bits; it needs no atomics.
-Max pooling takes a window per thread; its gradient, a cell per thread, finds each covering
-window's first maximal cell (SystemDS's rule, see dnn_pool) and adds the windows' gradients in
-the order the CPU backend does.
+Max pooling takes a window per thread. Its gradient takes two kernels: a window per thread
+finds the window's first maximal cell (SystemDS's rule, see dnn_pool), then a cell per thread
+adds the gradients of the windows it is the maximum of, in the order the CPU backend does.
 
-Every kernel walks its elements in a grid-stride loop, so any launch size covers them
+Every kernel walks its elements in a grid-stride loop (im2col in two dimensions), so any launch size covers them
 (and tests/fake_cupy.py can run the same source on the CPU as a single thread). Indices are
 32-bit ints where every array involved is small enough (the usual case: integer division is
 much cheaper on a GPU in 32 bits), else 64-bit.
