@@ -39,3 +39,12 @@ def test_gpu_gemm_layouts_dry_run_times_every_layer_and_variant():
     out = _run("gpu_gemm_layouts.py")
     rows = re.findall(r"^(conv\d)\s+(forward|data grad|filter)\s+(now|alt|bat)\s+\d", out, re.M)
     assert len(rows) == 5 * 7 and {r[0] for r in rows} == {f"conv{i}" for i in range(1, 6)}
+
+
+def test_gpu_winograd_dry_run_computes_conv2d():
+    """The Winograd F(2x2, 3x3) feasibility script: its convolution is conv2d's, to rounding."""
+    out = _run("gpu_winograd.py")
+    rows = re.findall(r"^(conv[345])\s+(float32|float64)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+(\S+)$", out, re.M)
+    assert len(rows) == 6
+    for layer, dtype, diff in rows:
+        assert float(diff) < (1e-5 if dtype == "float32" else 1e-12), (layer, dtype, diff)
