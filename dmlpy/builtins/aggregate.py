@@ -37,7 +37,8 @@ def _wide(X):
 
 
 def _narrow(R):
-    return R.astype(backend.dtype)
+    """A fresh reduction result in the backend's precision (no copy when it already is)."""
+    return R.astype(backend.dtype, copy=False)
 
 
 def _matrix(name, X, what="argument"):
@@ -180,6 +181,8 @@ def _min_max(name, args, want_max):
     for a in args:
         v = a if is_matrix(a) else float(a)
         acc = v if acc is None else fold(acc, v)
+    if acc.shape == shape and acc.dtype == backend.dtype:
+        return acc                  # a fresh result of fold: no copy needed (ReLU's max(X, 0))
     return xp.broadcast_to(acc, shape).astype(backend.dtype)
 
 
