@@ -42,9 +42,11 @@ def test_gpu_gemm_layouts_dry_run_times_every_layer_and_variant():
 
 
 def test_gpu_winograd_dry_run_computes_conv2d():
-    """The Winograd F(2x2, 3x3) feasibility script: its convolution is conv2d's, to rounding."""
+    """The Winograd F(2x2, 3x3) feasibility script: its convolution, with array-operation
+    transforms and with the transform kernels (run on the CPU by fake_cupy), is conv2d's."""
     out = _run("gpu_winograd.py")
-    rows = re.findall(r"^(conv[345])\s+(float32|float64)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+(\S+)$", out, re.M)
+    rows = re.findall(r"^(conv[345])\s+(float32|float64)(?:\s+[\d.]+){4}\s+[\d.]+x\s+(\S+)\s+(\S+)$", out, re.M)
     assert len(rows) == 6
-    for layer, dtype, diff in rows:
-        assert float(diff) < (1e-5 if dtype == "float32" else 1e-12), (layer, dtype, diff)
+    for layer, dtype, diff, kernels_diff in rows:
+        for d in (diff, kernels_diff):
+            assert float(d) < (1e-5 if dtype == "float32" else 1e-12), (layer, dtype, d)
