@@ -335,6 +335,16 @@ CONV_GEOMETRIES = [
 ]
 
 
+# 3x3 stride-1 geometries, the convolutions dnn_winograd takes (DMLPY_GPU_WINOGRAD=1): padding 0 to 2,
+# odd and even output sizes (a last tile row/column half outside), non-square images
+WINOGRAD_GEOMETRIES = [
+    (2, 3, 7, 7, 4, 3, 3, (1, 1), (1, 1)),
+    (2, 2, 8, 5, 3, 3, 3, (1, 1), (0, 0)),
+    (1, 4, 6, 9, 2, 3, 3, (1, 1), (2, 1)),
+    (3, 1, 3, 3, 2, 3, 3, (1, 1), (0, 2)),            # one output row
+]
+
+
 def conv_calls(geo, dtype, seed: int = 7):
     """conv2d and both gradients on random data of one geometry: a function of the array
     conversion (host->device) that returns the three results by name."""

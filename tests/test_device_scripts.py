@@ -41,12 +41,12 @@ def test_gpu_gemm_layouts_dry_run_times_every_layer_and_variant():
     assert len(rows) == 5 * 7 and {r[0] for r in rows} == {f"conv{i}" for i in range(1, 6)}
 
 
-def test_gpu_winograd_dry_run_computes_conv2d():
-    """The Winograd F(2x2, 3x3) feasibility script: its convolution, with array-operation
-    transforms and with the transform kernels (run on the CPU by fake_cupy), is conv2d's."""
+def test_gpu_winograd_dry_run_compares_both_convolution_paths():
+    """The Winograd timing script: on fake_cupy (kernels through g++) both of dmlpy's paths run for
+    each layer, operation and precision, and give the same convolution to rounding."""
     out = _run("gpu_winograd.py")
-    rows = re.findall(r"^(conv[345])\s+(float32|float64)(?:\s+[\d.]+){4}\s+[\d.]+x\s+(\S+)\s+(\S+)$", out, re.M)
-    assert len(rows) == 6
-    for layer, dtype, diff, kernels_diff in rows:
-        for d in (diff, kernels_diff):
-            assert float(d) < (1e-5 if dtype == "float32" else 1e-12), (layer, dtype, d)
+    rows = re.findall(r"^(conv[345])\s+(float32|float64)\s+(forward|data grad)(?:\s+[\d.]+){3}\s+[\d.]+x\s+(\S+)$",
+                      out, re.M)
+    assert len(rows) == 12
+    for layer, dtype, op, diff in rows:
+        assert float(diff) < (1e-5 if dtype == "float32" else 1e-12), (layer, dtype, op, diff)

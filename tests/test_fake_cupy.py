@@ -196,6 +196,26 @@ def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, re
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("geo", ga.WINOGRAD_GEOMETRIES)
+def test_winograd_convolutions_give_the_numpy_backend_results(geo, dtype, monkeypatch, restore_precision):
+    """DMLPY_GPU_WINOGRAD=1: conv2d and its data gradient of 3x3 stride-1 geometries through
+    Winograd's tile transforms (CUDA kernels compiled for the CPU) and batched GEMMs agree with
+    the NumPy backend to rounding; the filter gradient stays im2col's."""
+    calls = ga.conv_calls(geo, dtype)
+    reference = calls(lambda a: a)
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
+    tiles = []
+    real = dnn_kernels.winograd_input
+    monkeypatch.setattr(dnn_kernels, "winograd_input", lambda *a: tiles.append(1) or real(*a))
+    got = _on_fake_cupy(calls, dtype)
+    assert len(tiles) == 2                      # forward and data gradient took the Winograd path
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for name, want in reference.items():
+        np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=name)
+    assert dnn_kernels.failure is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.POOL_GEOMETRIES)
 def test_max_pool_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, restore_precision):
     """Max pooling and its gradient as CUDA kernels (compiled for the CPU): the same bits as

@@ -97,6 +97,20 @@ def test_conv_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dtype, 
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("geo", ga.WINOGRAD_GEOMETRIES)
+def test_winograd_convolutions_agree_with_numpy(geo, dtype, monkeypatch):
+    calls = ga.conv_calls(geo, dtype)
+    reference = calls(lambda a: a)
+    backend.use_cupy()
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
+    got = ga.device_results(calls, dtype)
+    tol = 1e-9 if dtype == np.float64 else 1e-4
+    for name, want in reference.items():
+        np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=name)
+    assert dnn_kernels.failure is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.POOL_GEOMETRIES)
 def test_max_pool_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dtype, monkeypatch):
     calls = ga.pool_calls(geo, dtype)

@@ -12,7 +12,8 @@ CuPy takes the whole batch as one chunk and builds the patch matrix, and folds i
 one CUDA kernel each (dnn_kernels); without them it copies the R*S filter taps one strided
 slice at a time. On CuPy, conv2d also keeps the patch matrix of its input for the
 conv2d_backward_filter of the same input that training runs later (PatchCache): the patch
-matrix is then built once per step instead of twice.
+matrix is then built once per step instead of twice. With DMLPY_GPU_WINOGRAD=1, 3x3 stride-1
+convolutions and their data gradients go through dnn_winograd instead.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
-from . import dnn_kernels
+from . import dnn_kernels, dnn_winograd
 from .dnn_parallel import chunks, map_chunks, scratch, workers_split_batch
 from .dnn_shapes import Geometry, check_matrix, geometry, int_list
 from .registry import builtin
@@ -192,6 +193,10 @@ def conv2d(input, filter, stride, padding, input_shape, filter_shape):
     check_matrix("conv2d", "input", input, g.N, g.C * g.H * g.W)
     check_matrix("conv2d", "filter", filter, K, g.C * g.R * g.S)
     xp, L, CRS = backend.xp, g.P * g.Q, g.C * g.R * g.S
+    if xp is not np and dnn_winograd.applies(g):
+        out = dnn_winograd.forward(g, K, input, filter)
+        if out is not None:
+            return out
     out = xp.empty((g.N, K, L), dtype=input.dtype)
 
     def chunk(c0, c1):
@@ -239,6 +244,10 @@ def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shap
     check_matrix("conv2d_backward_data", "filter", filter, K, g.C * g.R * g.S)
     check_matrix("conv2d_backward_data", "dout", dout, g.N, K * g.P * g.Q)
     xp, L, CRS = backend.xp, g.P * g.Q, g.C * g.R * g.S
+    if xp is not np and dnn_winograd.applies(g):
+        dX = dnn_winograd.backward_data(g, K, filter, dout)
+        if dX is not None:
+            return dX
     dX = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     filter_t = filter.T
 

@@ -1,4 +1,5 @@
-"""CUDA kernels of the GPU backend: im2col and col2im for the convolutions, max pooling.
+"""CUDA kernels of the GPU backend: im2col and col2im for the convolutions, max pooling, and the
+tile transforms of Winograd's F(2x2, 3x3) (dnn_winograd).
 
 On CuPy the convolutions would otherwise copy the patch matrix one filter tap at a time
 (AlexNet's 11x11 conv1: 121 copies, and as many again for the gradients), each a kernel
@@ -173,6 +174,62 @@ extern "C" __global__ void dmlpy_max_pool_backward(
         dX[i] = (real_t)sum;
     }
 }
+
+// Winograd F(2x2, 3x3) for 3x3, stride-1 convolutions (dnn_winograd): a thread per 4x4 input tile
+// (channel c, tile t = (image, tile row, tile column)) reads it from the NCHW rows, zero outside the
+// image, and writes V[a*4 + b][c][t] = (B^T d B)[a][b].
+extern "C" __global__ void dmlpy_winograd_input(
+        const real_t* __restrict__ X, real_t* __restrict__ V,
+        idx_t n, idx_t C, idx_t H, idx_t W, idx_t TP, idx_t TQ, idx_t ph, idx_t pw) {
+    const idx_t T = n * TP * TQ;
+    FOR_EACH_ELEMENT(i, C * T) {
+        const idx_t t = i % T, c = i / T;
+        const idx_t tq = t % TQ, tp = (t / TQ) % TP, m = t / (TP * TQ);
+        const real_t* x = X + (m * C + c) * H * W;
+        real_t d[4][4];
+        for (int a = 0; a < 4; ++a)
+            for (int b = 0; b < 4; ++b) {
+                const idx_t h = 2 * tp + a - ph, w = 2 * tq + b - pw;
+                d[a][b] = (h >= 0 && h < H && w >= 0 && w < W) ? x[h * W + w] : (real_t)0;
+            }
+        real_t e[4][4];                                   // B^T d
+        for (int b = 0; b < 4; ++b) {
+            e[0][b] = d[0][b] - d[2][b]; e[1][b] = d[1][b] + d[2][b];
+            e[2][b] = d[2][b] - d[1][b]; e[3][b] = d[1][b] - d[3][b];
+        }
+        for (int a = 0; a < 4; ++a) {                     // (B^T d) B
+            const real_t v[4] = {e[a][0] - e[a][2], e[a][1] + e[a][2], e[a][2] - e[a][1], e[a][1] - e[a][3]};
+            for (int b = 0; b < 4; ++b) V[((a * 4 + b) * C + c) * T + t] = v[b];
+        }
+    }
+}
+
+// A thread per (output channel k, tile t): reads the tile's 16 products M[a*4 + b][k][t] and writes
+// the 2x2 output block (A^T m A) where it lies inside the P x Q output image.
+extern "C" __global__ void dmlpy_winograd_output(
+        const real_t* __restrict__ M, real_t* __restrict__ Y,
+        idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) {
+    const idx_t T = n * TP * TQ;
+    FOR_EACH_ELEMENT(i, K * T) {
+        const idx_t t = i % T, k = i / T;
+        const idx_t tq = t % TQ, tp = (t / TQ) % TP, m = t / (TP * TQ);
+        real_t r[2][4];                                   // A^T m
+        for (int b = 0; b < 4; ++b) {
+            const real_t m0 = M[((0 * 4 + b) * K + k) * T + t], m1 = M[((1 * 4 + b) * K + k) * T + t];
+            const real_t m2 = M[((2 * 4 + b) * K + k) * T + t], m3 = M[((3 * 4 + b) * K + k) * T + t];
+            r[0][b] = m0 + m1 + m2;
+            r[1][b] = m1 - m2 - m3;
+        }
+        real_t* y = Y + (m * K + k) * P * Q;
+        for (int a = 0; a < 2; ++a) {                     // (A^T m) A
+            const real_t out[2] = {r[a][0] + r[a][1] + r[a][2], r[a][1] - r[a][2] - r[a][3]};
+            for (int b = 0; b < 2; ++b) {
+                const idx_t h = 2 * tp + a, w = 2 * tq + b;
+                if (h < P && w < Q) y[h * Q + w] = out[b];
+            }
+        }
+    }
+}
 """
 
 _BLOCK = 256
@@ -259,3 +316,13 @@ def max_pool_backward(g, X, dout, out, lowest: float) -> bool:
     return (_launch("dmlpy_max_pool_argmax", X.dtype, at.size, (X, at), _sizes(g, X.shape[0]), (lowest,))
             and _launch("dmlpy_max_pool_backward", X.dtype, out.size, (at, dout, any_nonzero, out),
                         _sizes(g, X.shape[0])))
+
+
+def winograd_input(X, V, n: int, C: int, H: int, W: int, TP: int, TQ: int, ph: int, pw: int) -> bool:
+    """Images X (n, C*H*W) -> transformed 4x4 tiles V (16, C, n*TP*TQ), both C-contiguous."""
+    return _launch("dmlpy_winograd_input", X.dtype, C * n * TP * TQ, (X, V), (n, C, H, W, TP, TQ, ph, pw))
+
+
+def winograd_output(M, Y, n: int, K: int, P: int, Q: int, TP: int, TQ: int) -> bool:
+    """Products M (16, K, n*TP*TQ) -> output images Y (n, K*P*Q), both C-contiguous."""
+    return _launch("dmlpy_winograd_output", M.dtype, K * n * TP * TQ, (M, Y), (n, K, P, Q, TP, TQ))
