@@ -1,14 +1,15 @@
-"""Does Winograd pay on the GPU? dmlpy's two convolution paths for AlexNet's 3x3 layers, timed.
+"""Does Winograd pay on the GPU? dmlpy's two convolution paths for AlexNet's stride-1 layers, timed.
 
     python benchmarks/gpu_winograd.py [--batch 128] [--repeat 10]
     python benchmarks/gpu_winograd.py --dry-run       # fake_cupy, batch 2: checks the script only
 
 AlexNet's float32 step is bound by its convolution GEMMs (benchmarks/GPU_NOTES.md). Winograd's
-F(2x2, 3x3) (dmlpy/builtins/dnn_winograd.py, taken with DMLPY_GPU_WINOGRAD=1) computes each 2x2
-output block of a 3x3 stride-1 convolution from a 4x4 input tile with 16 multiplications per
-(input channel, filter) instead of 36, at the price of two memory-bound tile transforms.
+F(2x2, 3x3) and F(2x2, 5x5) (dmlpy/builtins/dnn_winograd.py, taken with DMLPY_GPU_WINOGRAD=1)
+compute each 2x2 output block of a stride-1 convolution from a 4x4 (6x6) input tile with 16 (36)
+multiplications per (input channel, filter) instead of 36 (100), at the price of two memory-bound
+tile transforms.
 
-For conv3, conv4 and conv5 at batch N, in float32 and float64, this prints the time of conv2d and
+For conv2 (5x5) and conv3-5 (3x3) at batch N, in float32 and float64, this prints the time of conv2d and
 of conv2d_backward_data on the im2col path and on the Winograd path, the Winograd path's 16
 batched GEMMs alone, and the Winograd results' largest difference from im2col's relative to their
 largest magnitude. Median of --repeat runs after a warm-up, CUDA events. If the Winograd path is
@@ -29,10 +30,11 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 from gpu_gemm_layouts import timer  # noqa: E402
 
-LAYERS = [  # name, C, H (= W), K: AlexNet's 3x3, stride-1, padding-1 layers (upstream alexnet.dml)
-    ("conv3", 256, 13, 384),
-    ("conv4", 384, 13, 384),
-    ("conv5", 384, 13, 256),
+LAYERS = [  # name, C, H (= W), K, filter size, padding: AlexNet's stride-1 layers (upstream alexnet.dml)
+    ("conv2", 96, 27, 256, 5, 2),
+    ("conv3", 256, 13, 384, 3, 1),
+    ("conv4", 384, 13, 384, 3, 1),
+    ("conv5", 384, 13, 256, 3, 1),
 ]
 
 
@@ -56,16 +58,17 @@ def main(argv=None) -> int:
     measure = timer(np if opts.dry_run else xp, repeat)     # fake_cupy: host clocks
     print(f"{'layer':<7}{'precision':<10}{'op':<11}{'im2col ms':>10}{'Winograd ms':>12}{'its GEMMs':>10}"
           f"{'speed-up':>9}{'max rel. diff':>15}", flush=True)
-    for name, C, H, K in LAYERS:
-        P = H                                             # padding 1
+    for name, C, H, K, R, pad in LAYERS:
+        P = H + 2 * pad - R + 1
         T = batch * ((P + 1) // 2) ** 2
+        alpha2 = (R + 1) ** 2
         for dtype in ("float32", "float64"):
             backend.set_precision("single" if dtype == "float32" else "double")
             rng = np.random.default_rng(3)              # on the host, then to the device in dtype
             X = backend.asarray(rng.standard_normal((batch, C * H * H)))
-            F = backend.asarray(rng.standard_normal((K, C * 9)))
+            F = backend.asarray(rng.standard_normal((K, C * R * R)))
             D = backend.asarray(rng.standard_normal((batch, K * P * P)))
-            shapes = dict(stride=[1, 1], padding=[1, 1], input_shape=[batch, C, H, H], filter_shape=[K, C, 3, 3])
+            shapes = dict(stride=[1, 1], padding=[pad, pad], input_shape=[batch, C, H, H], filter_shape=[K, C, R, R])
             ops = [("forward", lambda: conv2d(X, F, **shapes), (K, C)),
                    ("data grad", lambda: conv2d_backward_data(F, D, **shapes), (C, K))]
             for op, run, (rows, inner) in ops:
@@ -76,8 +79,8 @@ def main(argv=None) -> int:
                 got = run()
                 t_wino = measure(run)
                 os.environ.pop("DMLPY_GPU_WINOGRAD", None)
-                U = xp.ones((16, rows, inner), dtype=dtype)
-                V = xp.ones((16, inner, T), dtype=dtype)
+                U = xp.ones((alpha2, rows, inner), dtype=dtype)
+                V = xp.ones((alpha2, inner, T), dtype=dtype)
                 t_gemm = measure(lambda: xp.matmul(U, V))
                 diff = float(backend.item(abs(got - want).max() / abs(want).max()))
                 print(f"{name:<7}{dtype:<10}{op:<11}{t_im2col:>10.3f}{t_wino:>12.3f}{t_gemm:>10.3f}"

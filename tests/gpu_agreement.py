@@ -335,13 +335,16 @@ CONV_GEOMETRIES = [
 ]
 
 
-# 3x3 stride-1 geometries, the convolutions dnn_winograd takes (DMLPY_GPU_WINOGRAD=1): padding 0 to 2,
-# odd and even output sizes (a last tile row/column half outside), non-square images
+# 3x3 and 5x5 stride-1 geometries, the convolutions dnn_winograd takes (DMLPY_GPU_WINOGRAD=1): padding
+# from 0 to r-1, odd and even output sizes (a last tile row/column half outside), non-square images
 WINOGRAD_GEOMETRIES = [
     (2, 3, 7, 7, 4, 3, 3, (1, 1), (1, 1)),
     (2, 2, 8, 5, 3, 3, 3, (1, 1), (0, 0)),
     (1, 4, 6, 9, 2, 3, 3, (1, 1), (2, 1)),
     (3, 1, 3, 3, 2, 3, 3, (1, 1), (0, 2)),            # one output row
+    (2, 3, 9, 8, 4, 5, 5, (1, 1), (2, 2)),            # AlexNet's conv2 shape, small
+    (1, 2, 6, 7, 3, 5, 5, (1, 1), (0, 4)),
+    (2, 1, 5, 5, 2, 5, 5, (1, 1), (1, 3)),
 ]
 
 

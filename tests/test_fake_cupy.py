@@ -198,9 +198,9 @@ def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, re
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.WINOGRAD_GEOMETRIES)
 def test_winograd_convolutions_give_the_numpy_backend_results(geo, dtype, monkeypatch, restore_precision):
-    """DMLPY_GPU_WINOGRAD=1: conv2d and its data gradient of 3x3 stride-1 geometries through
-    Winograd's tile transforms (CUDA kernels compiled for the CPU) and batched GEMMs agree with
-    the NumPy backend to rounding; the filter gradient stays im2col's."""
+    """DMLPY_GPU_WINOGRAD=1: conv2d and its data gradient of 3x3 and 5x5 stride-1 geometries
+    through Winograd's tile transforms (CUDA kernels compiled for the CPU) and batched GEMMs agree
+    with the NumPy backend to rounding; the filter gradient stays im2col's."""
     calls = ga.conv_calls(geo, dtype)
     reference = calls(lambda a: a)
     monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")

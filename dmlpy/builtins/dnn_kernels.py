@@ -1,5 +1,5 @@
 """CUDA kernels of the GPU backend: im2col and col2im for the convolutions, max pooling, and the
-tile transforms of Winograd's F(2x2, 3x3) (dnn_winograd).
+tile transforms of Winograd's F(2x2, 3x3) and F(2x2, 5x5) (dnn_winograd).
 
 On CuPy the convolutions would otherwise copy the patch matrix one filter tap at a time
 (AlexNet's 11x11 conv1: 121 copies, and as many again for the gradients), each a kernel
@@ -175,61 +175,82 @@ extern "C" __global__ void dmlpy_max_pool_backward(
     }
 }
 
-// Winograd F(2x2, 3x3) for 3x3, stride-1 convolutions (dnn_winograd): a thread per 4x4 input tile
-// (channel c, tile t = (image, tile row, tile column)) reads it from the NCHW rows, zero outside the
-// image, and writes V[a*4 + b][c][t] = (B^T d B)[a][b].
-extern "C" __global__ void dmlpy_winograd_input(
-        const real_t* __restrict__ X, real_t* __restrict__ V,
+// Winograd F(2x2, r x r) for r x r, stride-1 convolutions (dnn_winograd), on tiles of ALPHA = r + 1
+// cells a side. A thread per input tile (channel c, tile t = (image, tile row, tile column)) reads it
+// from the NCHW rows, zero outside the image, and writes V[a*ALPHA + b][c][t] = (B^T d B)[a][b].
+template <int ALPHA>
+__device__ void winograd_input_tiles(
+        const real_t* __restrict__ X, const real_t* __restrict__ BT, real_t* __restrict__ V,
         idx_t n, idx_t C, idx_t H, idx_t W, idx_t TP, idx_t TQ, idx_t ph, idx_t pw) {
     const idx_t T = n * TP * TQ;
     FOR_EACH_ELEMENT(i, C * T) {
         const idx_t t = i % T, c = i / T;
         const idx_t tq = t % TQ, tp = (t / TQ) % TP, m = t / (TP * TQ);
         const real_t* x = X + (m * C + c) * H * W;
-        real_t d[4][4];
-        for (int a = 0; a < 4; ++a)
-            for (int b = 0; b < 4; ++b) {
+        real_t d[ALPHA][ALPHA], e[ALPHA][ALPHA];
+        for (int a = 0; a < ALPHA; ++a)
+            for (int b = 0; b < ALPHA; ++b) {
                 const idx_t h = 2 * tp + a - ph, w = 2 * tq + b - pw;
                 d[a][b] = (h >= 0 && h < H && w >= 0 && w < W) ? x[h * W + w] : (real_t)0;
             }
-        real_t e[4][4];                                   // B^T d
-        for (int b = 0; b < 4; ++b) {
-            e[0][b] = d[0][b] - d[2][b]; e[1][b] = d[1][b] + d[2][b];
-            e[2][b] = d[2][b] - d[1][b]; e[3][b] = d[1][b] - d[3][b];
-        }
-        for (int a = 0; a < 4; ++a) {                     // (B^T d) B
-            const real_t v[4] = {e[a][0] - e[a][2], e[a][1] + e[a][2], e[a][2] - e[a][1], e[a][1] - e[a][3]};
-            for (int b = 0; b < 4; ++b) V[((a * 4 + b) * C + c) * T + t] = v[b];
-        }
+        for (int a = 0; a < ALPHA; ++a)                  // B^T d
+            for (int b = 0; b < ALPHA; ++b) {
+                real_t sum = 0;
+                for (int k = 0; k < ALPHA; ++k) sum += BT[a * ALPHA + k] * d[k][b];
+                e[a][b] = sum;
+            }
+        for (int a = 0; a < ALPHA; ++a)                  // (B^T d) B
+            for (int b = 0; b < ALPHA; ++b) {
+                real_t sum = 0;
+                for (int k = 0; k < ALPHA; ++k) sum += e[a][k] * BT[b * ALPHA + k];
+                V[((a * ALPHA + b) * C + c) * T + t] = sum;
+            }
     }
 }
 
-// A thread per (output channel k, tile t): reads the tile's 16 products M[a*4 + b][k][t] and writes
-// the 2x2 output block (A^T m A) where it lies inside the P x Q output image.
-extern "C" __global__ void dmlpy_winograd_output(
-        const real_t* __restrict__ M, real_t* __restrict__ Y,
+// A thread per (output channel k, tile t): reads the tile's products M[a*ALPHA + b][k][t] and
+// writes the 2x2 output block (A^T m A) where it lies inside the P x Q output image.
+template <int ALPHA>
+__device__ void winograd_output_tiles(
+        const real_t* __restrict__ M, const real_t* __restrict__ AT, real_t* __restrict__ Y,
         idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) {
     const idx_t T = n * TP * TQ;
     FOR_EACH_ELEMENT(i, K * T) {
         const idx_t t = i % T, k = i / T;
         const idx_t tq = t % TQ, tp = (t / TQ) % TP, m = t / (TP * TQ);
-        real_t r[2][4];                                   // A^T m
-        for (int b = 0; b < 4; ++b) {
-            const real_t m0 = M[((0 * 4 + b) * K + k) * T + t], m1 = M[((1 * 4 + b) * K + k) * T + t];
-            const real_t m2 = M[((2 * 4 + b) * K + k) * T + t], m3 = M[((3 * 4 + b) * K + k) * T + t];
-            r[0][b] = m0 + m1 + m2;
-            r[1][b] = m1 - m2 - m3;
-        }
+        real_t r[2][ALPHA];                               // A^T m
+        for (int a = 0; a < 2; ++a)
+            for (int b = 0; b < ALPHA; ++b) r[a][b] = 0;
+        for (int c = 0; c < ALPHA; ++c)
+            for (int b = 0; b < ALPHA; ++b) {
+                const real_t v = M[((c * ALPHA + b) * K + k) * T + t];
+                r[0][b] += AT[c] * v;
+                r[1][b] += AT[ALPHA + c] * v;
+            }
         real_t* y = Y + (m * K + k) * P * Q;
-        for (int a = 0; a < 2; ++a) {                     // (A^T m) A
-            const real_t out[2] = {r[a][0] + r[a][1] + r[a][2], r[a][1] - r[a][2] - r[a][3]};
+        for (int a = 0; a < 2; ++a)                       // (A^T m) A
             for (int b = 0; b < 2; ++b) {
                 const idx_t h = 2 * tp + a, w = 2 * tq + b;
-                if (h < P && w < Q) y[h * Q + w] = out[b];
+                if (h >= P || w >= Q) continue;
+                real_t sum = 0;
+                for (int c = 0; c < ALPHA; ++c) sum += r[a][c] * AT[b * ALPHA + c];
+                y[h * Q + w] = sum;
             }
-        }
     }
 }
+
+#define WINOGRAD_KERNELS(ALPHA) \
+extern "C" __global__ void dmlpy_winograd_input_##ALPHA( \
+        const real_t* X, const real_t* BT, real_t* V, \
+        idx_t n, idx_t C, idx_t H, idx_t W, idx_t TP, idx_t TQ, idx_t ph, idx_t pw) { \
+    winograd_input_tiles<ALPHA>(X, BT, V, n, C, H, W, TP, TQ, ph, pw); \
+} \
+extern "C" __global__ void dmlpy_winograd_output_##ALPHA( \
+        const real_t* M, const real_t* AT, real_t* Y, idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) { \
+    winograd_output_tiles<ALPHA>(M, AT, Y, n, K, P, Q, TP, TQ); \
+}
+WINOGRAD_KERNELS(4)
+WINOGRAD_KERNELS(6)
 """
 
 _BLOCK = 256
@@ -318,11 +339,14 @@ def max_pool_backward(g, X, dout, out, lowest: float) -> bool:
                         _sizes(g, X.shape[0])))
 
 
-def winograd_input(X, V, n: int, C: int, H: int, W: int, TP: int, TQ: int, ph: int, pw: int) -> bool:
-    """Images X (n, C*H*W) -> transformed 4x4 tiles V (16, C, n*TP*TQ), both C-contiguous."""
-    return _launch("dmlpy_winograd_input", X.dtype, C * n * TP * TQ, (X, V), (n, C, H, W, TP, TQ, ph, pw))
+def winograd_input(X, BT, V, n: int, C: int, H: int, W: int, TP: int, TQ: int, ph: int, pw: int) -> bool:
+    """Images X (n, C*H*W) -> transformed tiles V (alpha*alpha, C, n*TP*TQ) by B^T (alpha, alpha)."""
+    alpha = BT.shape[0]
+    return _launch(f"dmlpy_winograd_input_{alpha}", X.dtype, C * n * TP * TQ, (X, BT, V),
+                   (n, C, H, W, TP, TQ, ph, pw))
 
 
-def winograd_output(M, Y, n: int, K: int, P: int, Q: int, TP: int, TQ: int) -> bool:
-    """Products M (16, K, n*TP*TQ) -> output images Y (n, K*P*Q), both C-contiguous."""
-    return _launch("dmlpy_winograd_output", M.dtype, K * n * TP * TQ, (M, Y), (n, K, P, Q, TP, TQ))
+def winograd_output(M, AT, Y, n: int, K: int, P: int, Q: int, TP: int, TQ: int) -> bool:
+    """Products M (alpha*alpha, K, n*TP*TQ) -> output images Y (n, K*P*Q) by A^T (2, alpha)."""
+    alpha = AT.shape[1]
+    return _launch(f"dmlpy_winograd_output_{alpha}", M.dtype, K * n * TP * TQ, (M, AT, Y), (n, K, P, Q, TP, TQ))

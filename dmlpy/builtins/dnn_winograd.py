@@ -1,67 +1,97 @@
-"""Winograd's F(2x2, 3x3) for the 3x3, stride-1 convolutions on the GPU (opt-in, unmeasured).
+"""Winograd's F(2x2, 3x3) and F(2x2, 5x5) for stride-1 convolutions on the GPU (opt-in, unmeasured).
 
-Each 2x2 block of the output comes from a 4x4 block of the input with 16 multiplications per
-(input channel, filter) instead of 36: U = G g G^T per filter, V = B^T d B per input tile (a CUDA
-kernel, dnn_kernels.winograd_input), 16 GEMMs M = U V (one batched cuBLAS call), and Y = A^T m A
-per tile (dnn_kernels.winograd_output). AlexNet's conv3-5 are such layers, and their data
-gradient is one too: a 3x3 stride-1 convolution of dout, padded by 2 - p, with the filters turned
-by 180 degrees and input and output channels swapped.
+Each 2x2 block of the output of an r x r convolution comes from an (r+1) x (r+1) tile of the
+input with (r+1)^2 multiplications per (input channel, filter) instead of 4 r^2 (3x3: 16 instead of
+36; 5x5: 36 instead of 100): U = G g G^T per filter, V = B^T d B per input tile (a CUDA kernel,
+dnn_kernels.winograd_input), (r+1)^2 GEMMs M = U V (one batched cuBLAS call) and Y = A^T m A per
+tile (dnn_kernels.winograd_output). AlexNet's conv2 (5x5) and conv3-5 (3x3) are such layers, and
+so are their data gradients: a stride-1 convolution of dout, padded by r - 1 - p, with the filters
+turned by 180 degrees and input and output channels swapped.
 
-Off unless DMLPY_GPU_WINOGRAD=1: it has not been timed on a device yet
+The transform matrices come from Toom-Cook: evaluate the filter and the output at the points
+below and infinity (G and A^T), and interpolate (B^T, the inverse transposed Vandermonde matrix),
+computed exactly in rationals once. Off unless DMLPY_GPU_WINOGRAD=1: not timed on a device yet
 (benchmarks/gpu_winograd.py and gpu_check.py decide that). The results differ from the im2col
-GEMM's by rounding only (float64: ~1e-15 relative to the largest output).
+GEMM's by rounding only (3x3, float64: ~2e-15 of the largest output; 5x5: ~1e-14).
 """
 from __future__ import annotations
 
 import os
+from fractions import Fraction
+
+import numpy as np
 
 from .. import backend
 from . import dnn_kernels
 
+# Interpolation points (besides infinity) for a filter size: small integers keep the transforms exact
+# in binary and their rounding errors small.
+POINTS = {3: (0, 1, -1), 5: (0, 1, -1, 2, -2)}
+_matrices: dict = {}
+
 
 def applies(g) -> bool:
     """Whether conv2d and its data gradient of geometry g take this path."""
-    return (g.R == 3 and g.S == 3 and g.sh == 1 and g.sw == 1 and g.ph <= 2 and g.pw <= 2
+    return (g.R == g.S and g.R in POINTS and g.sh == 1 and g.sw == 1 and g.ph < g.R and g.pw < g.R
             and os.environ.get("DMLPY_GPU_WINOGRAD") == "1" and dnn_kernels.enabled())
 
 
-def _filter_transform(F4):
-    """U = G g G^T for each 3x3 filter g of F4 (Cout, Cin, 3, 3) -> (16, Cout, Cin)."""
-    xp = backend.xp
-    rows = [F4[:, :, 0, :], (F4[:, :, 0, :] + F4[:, :, 1, :] + F4[:, :, 2, :]) * 0.5,
-            (F4[:, :, 0, :] - F4[:, :, 1, :] + F4[:, :, 2, :]) * 0.5, F4[:, :, 2, :]]
-    U = xp.empty((4, 4) + F4.shape[:2], dtype=F4.dtype)
-    for a, r in enumerate(rows):
-        U[a, 0] = r[..., 0]
-        U[a, 1] = (r[..., 0] + r[..., 1] + r[..., 2]) * 0.5
-        U[a, 2] = (r[..., 0] - r[..., 1] + r[..., 2]) * 0.5
-        U[a, 3] = r[..., 2]
-    return U.reshape(16, F4.shape[0], F4.shape[1])
+def toom_cook(r: int, m: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A^T (m, alpha), G (alpha, r), B^T (alpha, alpha) of F(m, r), alpha = m + r - 1."""
+    points = [Fraction(p) for p in POINTS[r]]
+    alpha = m + r - 1
+
+    def evaluation(n):          # a polynomial of n coefficients at each point, then its leading one
+        return [[p ** k for k in range(n)] for p in points] + [[Fraction(0)] * (n - 1) + [Fraction(1)]]
+
+    E_out, E_filter, V = evaluation(m), evaluation(r), evaluation(alpha)
+    # invert V exactly (Gauss-Jordan over the rationals)
+    rows = [row + [Fraction(int(i == j)) for j in range(alpha)] for i, row in enumerate(V)]
+    for c in range(alpha):
+        pivot = next(i for i in range(c, alpha) if rows[i][c] != 0)
+        rows[c], rows[pivot] = rows[pivot], rows[c]
+        rows[c] = [x / rows[c][c] for x in rows[c]]
+        for i in range(alpha):
+            if i != c and rows[i][c] != 0:
+                rows[i] = [x - rows[i][c] * y for x, y in zip(rows[i], rows[c])]
+    V_inv = [row[alpha:] for row in rows]
+    AT = [[E_out[j][i] for j in range(alpha)] for i in range(m)]
+    BT = [[V_inv[j][i] for j in range(alpha)] for i in range(alpha)]
+    return (np.array(AT, dtype=np.float64), np.array(E_filter, dtype=np.float64),
+            np.array(BT, dtype=np.float64))
 
 
-def _convolve(images, U, n: int, C: int, H: int, W: int, ph: int, pw: int):
-    """3x3 stride-1 convolution of images (n, C*H*W) by transformed filters U (16, K, C), padding
-    (ph, pw) -> (n, K*P*Q), or None if a kernel cannot run."""
+def _device_matrices(r: int, dtype):
+    key = (backend.xp, r, np.dtype(dtype).char)
+    if key not in _matrices:
+        _matrices[key] = tuple(backend.asarray(a).astype(dtype, copy=False) for a in toom_cook(r))
+    return _matrices[key]
+
+
+def _convolve(images, filters, n: int, C: int, H: int, W: int, ph: int, pw: int):
+    """Stride-1 convolution of images (n, C*H*W) by filters (K, C, r, r), padding (ph, pw)
+    -> (n, K*P*Q), or None if a kernel cannot run."""
     xp = backend.xp
-    K = U.shape[1]
-    P, Q = H + 2 * ph - 2, W + 2 * pw - 2
+    K, r = filters.shape[0], filters.shape[2]
+    AT, G, BT = _device_matrices(r, images.dtype)
+    alpha = r + 1
+    U = xp.ascontiguousarray(xp.matmul(xp.matmul(G, filters), G.T).transpose(2, 3, 0, 1)).reshape(alpha * alpha, K, C)
+    P, Q = H + 2 * ph - r + 1, W + 2 * pw - r + 1
     TP, TQ = (P + 1) // 2, (Q + 1) // 2
-    V = xp.empty((16, C, n * TP * TQ), dtype=images.dtype)
-    if not dnn_kernels.winograd_input(xp.ascontiguousarray(images), V, n, C, H, W, TP, TQ, ph, pw):
+    V = xp.empty((alpha * alpha, C, n * TP * TQ), dtype=images.dtype)
+    if not dnn_kernels.winograd_input(xp.ascontiguousarray(images), BT, V, n, C, H, W, TP, TQ, ph, pw):
         return None
     M = xp.matmul(U, V)
     Y = xp.empty((n, K * P * Q), dtype=images.dtype)
-    return Y if dnn_kernels.winograd_output(M, Y, n, K, P, Q, TP, TQ) else None
+    return Y if dnn_kernels.winograd_output(M, AT, Y, n, K, P, Q, TP, TQ) else None
 
 
 def forward(g, K: int, X, F):
     """conv2d(X, F) for geometry g -> (N, K*P*Q), or None if a kernel cannot run."""
-    U = _filter_transform(F.reshape(K, g.C, 3, 3))
-    return _convolve(X, U, g.N, g.C, g.H, g.W, g.ph, g.pw)
+    return _convolve(X, F.reshape(K, g.C, g.R, g.S), g.N, g.C, g.H, g.W, g.ph, g.pw)
 
 
 def backward_data(g, K: int, F, dout):
     """conv2d_backward_data(F, dout) for geometry g -> (N, C*H*W), or None."""
-    turned = F.reshape(K, g.C, 3, 3)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-    U = _filter_transform(backend.xp.ascontiguousarray(turned))
-    return _convolve(dout, U, g.N, K, g.P, g.Q, 2 - g.ph, 2 - g.pw)
+    turned = F.reshape(K, g.C, g.R, g.S)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    return _convolve(dout, backend.xp.ascontiguousarray(turned), g.N, K, g.P, g.Q, g.R - 1 - g.ph, g.S - 1 - g.pw)
