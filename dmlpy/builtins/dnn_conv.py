@@ -12,7 +12,7 @@ CuPy takes the whole batch as one chunk and builds the patch matrix, and folds i
 one CUDA kernel each (dnn_kernels); without them it copies the R*S filter taps one strided
 slice at a time. On CuPy, conv2d also keeps the patch matrix of its input for the
 conv2d_backward_filter of the same input that training runs later (PatchCache): the patch
-matrix is then built once per step instead of twice. With DMLPY_GPU_WINOGRAD=1, 3x3 stride-1
+matrix is then built once per step instead of twice. With DMLPY_GPU_WINOGRAD=1, 3x3 and 5x5 stride-1
 convolutions and their data gradients go through dnn_winograd instead.
 """
 from __future__ import annotations
