@@ -9,10 +9,10 @@ compute each 2x2 output block of a stride-1 convolution from a 4x4 (6x6) input t
 multiplications per (input channel, filter) instead of 36 (100), at the price of two memory-bound
 tile transforms.
 
-For conv2 (5x5) and conv3-5 (3x3) at batch N, in float32 and float64, this prints the time of conv2d and
-of conv2d_backward_data on the im2col path and on the Winograd path, the Winograd path's 16
-batched GEMMs alone, and the Winograd results' largest difference from im2col's relative to their
-largest magnitude. Median of --repeat runs after a warm-up, CUDA events. If the Winograd path is
+For conv2 (5x5) and conv3-5 (3x3) at batch N, in float32 and float64, this prints the time of
+conv2d, conv2d_backward_data and conv2d_backward_filter on the im2col path and on the Winograd
+path, the Winograd path's batched GEMMs alone, and the Winograd results' largest difference from
+im2col's relative to their largest magnitude. Median of --repeat runs after a warm-up, CUDA events. If the Winograd path is
 clearly faster, DMLPY_GPU_WINOGRAD=1 python3 benchmarks/gpu_check.py --skip tests times the whole
 step with it.
 """
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--dry-run", action="store_true")
     opts = p.parse_args(argv)
     from dmlpy import backend
-    from dmlpy.builtins.dnn_conv import conv2d, conv2d_backward_data
+    from dmlpy.builtins.dnn_conv import conv2d, conv2d_backward_data, conv2d_backward_filter
     if opts.dry_run:
         sys.path.insert(0, os.path.join(ROOT, "tests"))
         import fake_cupy                                  # NumPy behind CuPy's API; kernels run via g++
@@ -69,9 +69,11 @@ def main(argv=None) -> int:
             F = backend.asarray(rng.standard_normal((K, C * R * R)))
             D = backend.asarray(rng.standard_normal((batch, K * P * P)))
             shapes = dict(stride=[1, 1], padding=[pad, pad], input_shape=[batch, C, H, H], filter_shape=[K, C, R, R])
-            ops = [("forward", lambda: conv2d(X, F, **shapes), (K, C)),
-                   ("data grad", lambda: conv2d_backward_data(F, D, **shapes), (C, K))]
-            for op, run, (rows, inner) in ops:
+            # the filter gradient without the forward pass's kept input tiles: an upper bound
+            ops = [("forward", lambda: conv2d(X, F, **shapes), (K, C, T)),
+                   ("data grad", lambda: conv2d_backward_data(F, D, **shapes), (C, K, T)),
+                   ("filter", lambda: conv2d_backward_filter(X, D, **shapes), (K, T, C))]
+            for op, run, (rows, inner, cols) in ops:
                 os.environ.pop("DMLPY_GPU_WINOGRAD", None)
                 want = run()
                 t_im2col = measure(run)
@@ -80,7 +82,7 @@ def main(argv=None) -> int:
                 t_wino = measure(run)
                 os.environ.pop("DMLPY_GPU_WINOGRAD", None)
                 U = xp.ones((alpha2, rows, inner), dtype=dtype)
-                V = xp.ones((alpha2, inner, T), dtype=dtype)
+                V = xp.ones((alpha2, inner, cols), dtype=dtype)
                 t_gemm = measure(lambda: xp.matmul(U, V))
                 diff = float(backend.item(abs(got - want).max() / abs(want).max()))
                 print(f"{name:<7}{dtype:<10}{op:<11}{t_im2col:>10.3f}{t_wino:>12.3f}{t_gemm:>10.3f}"

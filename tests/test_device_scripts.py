@@ -45,8 +45,8 @@ def test_gpu_winograd_dry_run_compares_both_convolution_paths():
     """The Winograd timing script: on fake_cupy (kernels through g++) both of dmlpy's paths run for
     each layer, operation and precision, and give the same convolution to rounding."""
     out = _run("gpu_winograd.py")
-    rows = re.findall(r"^(conv[2345])\s+(float32|float64)\s+(forward|data grad)(?:\s+[\d.]+){3}\s+[\d.]+x\s+(\S+)$",
+    rows = re.findall(r"^(conv[2345])\s+(float32|float64)\s+(forward|data grad|filter)(?:\s+[\d.]+){3}\s+[\d.]+x\s+(\S+)$",
                       out, re.M)
-    assert len(rows) == 16
+    assert len(rows) == 24
     for layer, dtype, op, diff in rows:      # the project's float32 tolerance; 5x5 tiles round more
         assert float(diff) < (1e-4 if dtype == "float32" else 1e-12), (layer, dtype, op, diff)

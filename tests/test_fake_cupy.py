@@ -56,6 +56,16 @@ def restore_precision():
     backend.set_precision("double")
 
 
+@pytest.fixture(autouse=True)
+def empty_patch_cache():
+    """Builtins called directly (not through a run, whose end empties it) leave conv2d's kept
+    patch matrices behind: each test starts and ends without any."""
+    from dmlpy.builtins.dnn_conv import patch_cache
+    patch_cache.clear()
+    yield
+    patch_cache.clear()
+
+
 # ------------------------------------------------------------------ selecting the GPU without one
 
 @pytest.mark.skipif(_gpu_usable(), reason="a GPU is usable here")
@@ -198,9 +208,9 @@ def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, re
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.WINOGRAD_GEOMETRIES)
 def test_winograd_convolutions_give_the_numpy_backend_results(geo, dtype, monkeypatch, restore_precision):
-    """DMLPY_GPU_WINOGRAD=1: conv2d and its data gradient of 3x3 and 5x5 stride-1 geometries
-    through Winograd's tile transforms (CUDA kernels compiled for the CPU) and batched GEMMs agree
-    with the NumPy backend to rounding; the filter gradient stays im2col's."""
+    """DMLPY_GPU_WINOGRAD=1: conv2d and both gradients of 3x3 and 5x5 stride-1 geometries through
+    Winograd's tile transforms (CUDA kernels compiled for the CPU) and batched GEMMs agree with the
+    NumPy backend to rounding."""
     calls = ga.conv_calls(geo, dtype)
     reference = calls(lambda a: a)
     monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
@@ -208,7 +218,7 @@ def test_winograd_convolutions_give_the_numpy_backend_results(geo, dtype, monkey
     real = dnn_kernels.winograd_input
     monkeypatch.setattr(dnn_kernels, "winograd_input", lambda *a: tiles.append(1) or real(*a))
     got = _on_fake_cupy(calls, dtype)
-    assert len(tiles) == 2                      # forward and data gradient took the Winograd path
+    assert len(tiles) == 3                      # forward and both gradients took the Winograd path
     tol = 1e-12 if dtype == np.float64 else 1e-5
     for name, want in reference.items():
         np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=name)
@@ -360,6 +370,31 @@ def test_conv2d_patch_matrix_is_reused_by_the_filter_gradient_of_the_same_input(
         dnn_conv.patch_cache.clear()
     np.testing.assert_allclose(first, want_dW, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(second, want_dW, rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_filter_gradient_reuses_the_forward_input_tiles(monkeypatch, restore_precision):
+    from dmlpy.builtins import dnn_conv
+    N, C, H, W, K, R, S, stride, padding = ga.WINOGRAD_GEOMETRIES[4]
+    shapes = dict(stride=list(stride), padding=list(padding), input_shape=[N, C, H, W], filter_shape=[K, C, R, S])
+    rng = np.random.default_rng(5)
+    X, F = rng.standard_normal((N, C * H * W)), rng.standard_normal((K, C * R * S))
+    D = rng.standard_normal(dnn_conv.conv2d(X, F, **shapes).shape)
+    want = dnn_conv.conv2d_backward_filter(X, D, **shapes)
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
+    tiles = []
+    real = dnn_kernels.winograd_input
+    monkeypatch.setattr(dnn_kernels, "winograd_input", lambda *a: tiles.append(1) or real(*a))
+    undo = fake_cupy.install_checks()
+    try:
+        backend.set_precision("double")
+        dX, dD = backend.asarray(X), backend.asarray(D)
+        dnn_conv.conv2d(dX, backend.asarray(F), **shapes)
+        got = backend.to_host(dnn_conv.conv2d_backward_filter(dX, dD, **shapes))
+        assert len(tiles) == 1 and not dnn_conv.patch_cache.entries
+    finally:
+        undo()
+        dnn_conv.patch_cache.clear()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
 
 
 def test_patch_cache_drops_the_oldest_past_its_limit_and_empties_after_a_run(restore_precision):

@@ -47,6 +47,8 @@ def back_to_numpy():
     backend.set_tf32(False)
     backend.use_numpy()
     backend.set_precision("double")
+    from dmlpy.builtins.dnn_conv import patch_cache
+    patch_cache.clear()             # builtins called directly leave conv2d's kept patch matrices
 
 
 def _env():

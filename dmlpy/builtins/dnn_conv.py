@@ -12,8 +12,8 @@ CuPy takes the whole batch as one chunk and builds the patch matrix, and folds i
 one CUDA kernel each (dnn_kernels); without them it copies the R*S filter taps one strided
 slice at a time. On CuPy, conv2d also keeps the patch matrix of its input for the
 conv2d_backward_filter of the same input that training runs later (PatchCache): the patch
-matrix is then built once per step instead of twice. With DMLPY_GPU_WINOGRAD=1, 3x3 and 5x5 stride-1
-convolutions and their data gradients go through dnn_winograd instead.
+matrix is then built once per step instead of twice. With DMLPY_GPU_WINOGRAD=1, 3x3 and 5x5
+stride-1 convolutions and their gradients go through dnn_winograd instead.
 """
 from __future__ import annotations
 
@@ -63,10 +63,11 @@ class PatchCache:
             self.limit = max(1 << 30, min(6 << 30, total // 8))
         return self.limit
 
-    def put(self, X, g: Geometry, cols) -> None:
+    def put(self, X, g: Geometry, cols, kind: str = "im2col") -> None:
+        """Keeps cols, X's patch matrix ("im2col") or Winograd input tiles ("winograd")."""
         if cols.nbytes > self._limit():
             return
-        key = (id(X), g)
+        key = (id(X), g, kind)
         old = self.entries.pop(key, None)
         if old is not None:
             self.bytes -= old[1].nbytes
@@ -76,8 +77,8 @@ class PatchCache:
             _, (_, dropped) = self.entries.popitem(last=False)
             self.bytes -= dropped.nbytes
 
-    def take(self, X, g: Geometry):
-        entry = self.entries.pop((id(X), g), None)     # the entry holds X: its id is X's alone
+    def take(self, X, g: Geometry, kind: str = "im2col"):
+        entry = self.entries.pop((id(X), g, kind), None)   # the entry holds X: its id is X's alone
         if entry is None:
             return None
         self.bytes -= entry[1].nbytes
@@ -194,8 +195,10 @@ def conv2d(input, filter, stride, padding, input_shape, filter_shape):
     check_matrix("conv2d", "filter", filter, K, g.C * g.R * g.S)
     xp, L, CRS = backend.xp, g.P * g.Q, g.C * g.R * g.S
     if xp is not np and dnn_winograd.applies(g):
-        out = dnn_winograd.forward(g, K, input, filter)
-        if out is not None:
+        done = dnn_winograd.forward(g, K, input, filter)
+        if done is not None:
+            out, tiles = done
+            patch_cache.put(input, g, tiles, "winograd")
             return out
     out = xp.empty((g.N, K, L), dtype=input.dtype)
 
@@ -219,6 +222,10 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
     check_matrix("conv2d_backward_filter", "dout", dout, g.N, K * g.P * g.Q)
     L, CRS = g.P * g.Q, g.C * g.R * g.S
     single_blas = workers_split_batch()
+    if backend.xp is not np and dnn_winograd.applies(g):
+        dW = dnn_winograd.backward_filter(g, K, input, dout, patch_cache.take(input, g, "winograd"))
+        if dW is not None:
+            return dW
 
     def chunk(c0, c1):
         n = c1 - c0

@@ -239,6 +239,33 @@ __device__ void winograd_output_tiles(
     }
 }
 
+// For the filter gradient (F(r x r, 2x2): the 2x2 blocks of dout are the "filters"): a thread per
+// (channel k, tile t) reads dout's 2x2 block of the tile, zero outside the P x Q image, and writes
+// D[a*ALPHA + b][k][t] = (G d G^T)[a][b] with G (ALPHA, 2).
+template <int ALPHA>
+__device__ void winograd_dout_tiles(
+        const real_t* __restrict__ dout, const real_t* __restrict__ G, real_t* __restrict__ D,
+        idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) {
+    const idx_t T = n * TP * TQ;
+    FOR_EACH_ELEMENT(i, K * T) {
+        const idx_t t = i % T, k = i / T;
+        const idx_t tq = t % TQ, tp = (t / TQ) % TP, m = t / (TP * TQ);
+        const real_t* d = dout + (m * K + k) * P * Q;
+        real_t x[2][2];
+        for (int a = 0; a < 2; ++a)
+            for (int b = 0; b < 2; ++b) {
+                const idx_t h = 2 * tp + a, w = 2 * tq + b;
+                x[a][b] = (h < P && w < Q) ? d[h * Q + w] : (real_t)0;
+            }
+        for (int a = 0; a < ALPHA; ++a) {
+            const real_t e0 = G[a * 2] * x[0][0] + G[a * 2 + 1] * x[1][0];     // (G d)[a]
+            const real_t e1 = G[a * 2] * x[0][1] + G[a * 2 + 1] * x[1][1];
+            for (int b = 0; b < ALPHA; ++b)
+                D[((a * ALPHA + b) * K + k) * T + t] = e0 * G[b * 2] + e1 * G[b * 2 + 1];
+        }
+    }
+}
+
 #define WINOGRAD_KERNELS(ALPHA) \
 extern "C" __global__ void dmlpy_winograd_input_##ALPHA( \
         const real_t* X, const real_t* BT, real_t* V, \
@@ -248,6 +275,10 @@ extern "C" __global__ void dmlpy_winograd_input_##ALPHA( \
 extern "C" __global__ void dmlpy_winograd_output_##ALPHA( \
         const real_t* M, const real_t* AT, real_t* Y, idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) { \
     winograd_output_tiles<ALPHA>(M, AT, Y, n, K, P, Q, TP, TQ); \
+} \
+extern "C" __global__ void dmlpy_winograd_dout_##ALPHA( \
+        const real_t* dout, const real_t* G, real_t* D, idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) { \
+    winograd_dout_tiles<ALPHA>(dout, G, D, n, K, P, Q, TP, TQ); \
 }
 WINOGRAD_KERNELS(4)
 WINOGRAD_KERNELS(6)
@@ -350,3 +381,9 @@ def winograd_output(M, AT, Y, n: int, K: int, P: int, Q: int, TP: int, TQ: int) 
     """Products M (alpha*alpha, K, n*TP*TQ) -> output images Y (n, K*P*Q) by A^T (2, alpha)."""
     alpha = AT.shape[1]
     return _launch(f"dmlpy_winograd_output_{alpha}", M.dtype, K * n * TP * TQ, (M, AT, Y), (n, K, P, Q, TP, TQ))
+
+
+def winograd_dout(dout, G, D, n: int, K: int, P: int, Q: int, TP: int, TQ: int) -> bool:
+    """dout (n, K*P*Q) -> its transformed 2x2 blocks D (alpha*alpha, K, n*TP*TQ) by G (alpha, 2)."""
+    alpha = G.shape[0]
+    return _launch(f"dmlpy_winograd_dout_{alpha}", dout.dtype, K * n * TP * TQ, (dout, G, D), (n, K, P, Q, TP, TQ))
