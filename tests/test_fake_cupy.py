@@ -57,6 +57,12 @@ def restore_precision():
 
 
 @pytest.fixture(autouse=True)
+def im2col_unless_asked(monkeypatch):
+    """The convolutions take im2col here whatever the environment says; the Winograd tests ask."""
+    monkeypatch.delenv("DMLPY_GPU_WINOGRAD", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def empty_patch_cache():
     """Builtins called directly (not through a run, whose end empties it) leave conv2d's kept
     patch matrices behind: each test starts and ends without any."""
