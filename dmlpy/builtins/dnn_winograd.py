@@ -93,7 +93,8 @@ def _convolve(V, filters, n: int, P: int, Q: int):
     K, C, r = filters.shape[0], filters.shape[1], filters.shape[2]
     AT, G, _ = _device_matrices(2, r, V.dtype)
     alpha = r + 1
-    U = xp.ascontiguousarray(xp.matmul(xp.matmul(G, filters), G.T).transpose(2, 3, 0, 1)).reshape(alpha * alpha, K, C)
+    U = xp.matmul(xp.matmul(G, filters), G.T)                  # (K, C, alpha, alpha)
+    U = xp.ascontiguousarray(U.transpose(2, 3, 0, 1)).reshape(alpha * alpha, K, C)
     M = xp.matmul(U, V)
     Y = xp.empty((n, K * P * Q), dtype=V.dtype)
     TP, TQ = _tiles(P, Q)
