@@ -343,16 +343,22 @@ def test_builtin_unit_tests_pass_on_the_device_backend():
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
 
 
+def _conv_problem(geo, seed: int):
+    """conv2d's keyword arguments for a geometry, and random host images, filters and dout."""
+    from dmlpy.builtins import dnn_conv
+    N, C, H, W, K, R, S, stride, padding = geo
+    shapes = dict(stride=list(stride), padding=list(padding), input_shape=[N, C, H, W], filter_shape=[K, C, R, S])
+    rng = np.random.default_rng(seed)
+    X, F = rng.standard_normal((N, C * H * W)), rng.standard_normal((K, C * R * S))
+    return shapes, X, F, rng.standard_normal(dnn_conv.conv2d(X, F, **shapes).shape)
+
+
 def test_conv2d_patch_matrix_is_reused_by_the_filter_gradient_of_the_same_input(monkeypatch, restore_precision):
     """On the device, conv2d keeps its input's patch matrix for conv2d_backward_filter of the
     same input: built once for both. Given out once: a second gradient builds it again. The
     gradients equal the NumPy backend's either way."""
     from dmlpy.builtins import dnn_conv
-    N, C, H, W, K, R, S, stride, padding = ga.CONV_GEOMETRIES[2]
-    shapes = dict(stride=list(stride), padding=list(padding), input_shape=[N, C, H, W], filter_shape=[K, C, R, S])
-    rng = np.random.default_rng(7)
-    X, F = rng.standard_normal((N, C * H * W)), rng.standard_normal((K, C * R * S))
-    D = rng.standard_normal(dnn_conv.conv2d(X, F, **shapes).shape)
+    shapes, X, F, D = _conv_problem(ga.CONV_GEOMETRIES[2], 7)
     want_dW = dnn_conv.conv2d_backward_filter(X, D, **shapes)
     built = []
     real_im2col = dnn_kernels.im2col
@@ -373,18 +379,13 @@ def test_conv2d_patch_matrix_is_reused_by_the_filter_gradient_of_the_same_input(
         assert len(built) == 4 and len(dnn_conv.patch_cache.entries) == 1
     finally:
         undo()
-        dnn_conv.patch_cache.clear()
     np.testing.assert_allclose(first, want_dW, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(second, want_dW, rtol=1e-12, atol=1e-12)
 
 
 def test_winograd_filter_gradient_reuses_the_forward_input_tiles(monkeypatch, restore_precision):
     from dmlpy.builtins import dnn_conv
-    N, C, H, W, K, R, S, stride, padding = ga.WINOGRAD_GEOMETRIES[4]
-    shapes = dict(stride=list(stride), padding=list(padding), input_shape=[N, C, H, W], filter_shape=[K, C, R, S])
-    rng = np.random.default_rng(5)
-    X, F = rng.standard_normal((N, C * H * W)), rng.standard_normal((K, C * R * S))
-    D = rng.standard_normal(dnn_conv.conv2d(X, F, **shapes).shape)
+    shapes, X, F, D = _conv_problem(ga.WINOGRAD_GEOMETRIES[4], 5)
     want = dnn_conv.conv2d_backward_filter(X, D, **shapes)
     monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
     tiles = []
@@ -399,7 +400,6 @@ def test_winograd_filter_gradient_reuses_the_forward_input_tiles(monkeypatch, re
         assert len(tiles) == 1 and not dnn_conv.patch_cache.entries
     finally:
         undo()
-        dnn_conv.patch_cache.clear()
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
 
 
