@@ -220,9 +220,7 @@ def test_winograd_convolutions_give_the_numpy_backend_results(geo, dtype, monkey
     calls = ga.conv_calls(geo, dtype)
     reference = calls(lambda a: a)
     monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
-    tiles = []
-    real = dnn_kernels.winograd_input
-    monkeypatch.setattr(dnn_kernels, "winograd_input", lambda *a: tiles.append(1) or real(*a))
+    tiles = _count_calls(monkeypatch, "winograd_input")
     got = _on_fake_cupy(calls, dtype)
     assert len(tiles) == 3                      # forward and both gradients took the Winograd path
     tol = 1e-12 if dtype == np.float64 else 1e-5
@@ -343,6 +341,14 @@ def test_builtin_unit_tests_pass_on_the_device_backend():
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
 
 
+def _count_calls(monkeypatch, kernel: str) -> list:
+    """A list that grows by one each time dnn_kernels.<kernel> is launched (for this test)."""
+    calls = []
+    real = getattr(dnn_kernels, kernel)
+    monkeypatch.setattr(dnn_kernels, kernel, lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
 def _conv_problem(geo, seed: int):
     """conv2d's keyword arguments for a geometry, and random host images, filters and dout."""
     from dmlpy.builtins import dnn_conv
@@ -360,9 +366,7 @@ def test_conv2d_patch_matrix_is_reused_by_the_filter_gradient_of_the_same_input(
     from dmlpy.builtins import dnn_conv
     shapes, X, F, D = _conv_problem(ga.CONV_GEOMETRIES[2], 7)
     want_dW = dnn_conv.conv2d_backward_filter(X, D, **shapes)
-    built = []
-    real_im2col = dnn_kernels.im2col
-    monkeypatch.setattr(dnn_kernels, "im2col", lambda *a: built.append(1) or real_im2col(*a))
+    built = _count_calls(monkeypatch, "im2col")
     undo = fake_cupy.install_checks()
     try:
         backend.set_precision("double")
@@ -388,9 +392,7 @@ def test_winograd_filter_gradient_reuses_the_forward_input_tiles(monkeypatch, re
     shapes, X, F, D = _conv_problem(ga.WINOGRAD_GEOMETRIES[4], 5)
     want = dnn_conv.conv2d_backward_filter(X, D, **shapes)
     monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
-    tiles = []
-    real = dnn_kernels.winograd_input
-    monkeypatch.setattr(dnn_kernels, "winograd_input", lambda *a: tiles.append(1) or real(*a))
+    tiles = _count_calls(monkeypatch, "winograd_input")
     undo = fake_cupy.install_checks()
     try:
         backend.set_precision("double")
