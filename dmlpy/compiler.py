@@ -127,16 +127,19 @@ class _Emitter:
 
     def line(self, text: str, loc=None):
         text = "    " * self.indent + text
-        spans = []
-        while "\x00" in text:
-            m = _MARK.search(text)
-            col = len(text[:m.start()].encode("utf-8"))
-            spans.append((col, self.table.node_locs[int(m.group(1))]))
-            text = text[:m.start()] + text[m.end():]
+        if "\x00" in text:
+            # split into code, marker id, code, marker id, ...: each marker becomes a span that
+            # starts at the (UTF-8 byte) column where the marked code starts once markers are gone
+            parts = _MARK.split(text)
+            code, col, spans = [parts[0]], len(parts[0].encode("utf-8")), []
+            for i in range(1, len(parts), 2):
+                spans.append((col, self.table.node_locs[int(parts[i])]))
+                code.append(parts[i + 1])
+                col += len(parts[i + 1].encode("utf-8"))
+            text = "".join(code)
+            self.table.spans[len(self.table.lines)] = spans
         self.out.append(text)
         self.table.lines.append(loc if loc is not None else self.loc)
-        if spans:
-            self.table.spans[len(self.table.lines) - 1] = spans
 
 
 class Compiler(Resolver, TypeInference):

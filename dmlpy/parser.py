@@ -10,6 +10,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from .errors import DMLSyntaxError, Location
+from .lexer import DMLLexer, take_warnings
 
 GRAMMAR = Path(__file__).with_name("grammar") / "dml.lark"
 
@@ -34,33 +35,6 @@ _TERMINAL_TEXT = {
 }
 
 
-class _BracketPostLex:
-    """Retype '[' that does not directly follow a name on the same line as _LIST_OPEN.
-
-    LALR(1) cannot tell `x = y` + newline + `[a, b] = f()` from indexing `y[a, b]`;
-    SystemDS's parser can, by unbounded look-ahead. Indexing always follows its name on
-    the same line, so the token before a '[' decides.
-    """
-    always_accept = ("STRAY", "LSQB")
-
-    def __init__(self):
-        self.warnings: list[str] = []
-
-    def process(self, stream):
-        prev = None
-        for tok in stream:
-            if tok.type == "STRAY":
-                self.warnings.append(f"line {tok.line}:{tok.column}: ignored the unexpected character {str(tok)!r}")
-                continue
-            if tok.type == "LSQB" and not (prev is not None and prev.type == "NAME" and prev.end_line == tok.line):
-                tok = Token.new_borrow_pos("_LIST_OPEN", str(tok), tok)
-            prev = tok
-            yield tok
-
-
-_POSTLEX = _BracketPostLex()
-
-
 @lru_cache(maxsize=None)
 def _lark(start: str) -> Lark:
     cache_dir = os.environ.get("DMLPY_CACHE") or os.path.join(
@@ -72,7 +46,7 @@ def _lark(start: str) -> Lark:
     except OSError:
         pass
     return Lark(GRAMMAR.read_text(), start=start, parser="lalr", maybe_placeholders=True,
-                cache=cache or False, postlex=_POSTLEX, transformer=_TRANSFORMER)
+                cache=cache or False, lexer=DMLLexer, transformer=_TRANSFORMER)
 
 
 def _unescape(raw: str) -> str:
@@ -399,7 +373,7 @@ def _syntax_error(e: UnexpectedInput, text: str, file: str) -> DMLSyntaxError:
 
 def parse(text: str, file: str = "<string>") -> A.Program:
     """Parse DML source text into a Program (raises DMLSyntaxError)."""
-    _POSTLEX.warnings = []
+    take_warnings()
     _TRANSFORMER.file = file
     try:
         prog = _lark("program").parse(text)
@@ -412,7 +386,7 @@ def parse(text: str, file: str = "<string>") -> A.Program:
                 inner.source_line = text.splitlines()[inner.location.line - 1]
             raise inner from None
         raise
-    for w in _POSTLEX.warnings:
+    for w in take_warnings():
         import sys
         print(f"{file}: warning: {w}", file=sys.stderr)
     prog.source_text = text
