@@ -1,11 +1,14 @@
-"""DML source text -> tokens for Lark's LALR parser.
+"""DML source text -> tokens, for the LALR parser (lalr.py).
 
-The terminals are the grammar's (dml.lark); this lexer only matches them faster than Lark's own.
-Lark's lexers go through a generic loop per token (a scanner object, a line counter, a callback
-table): about half the time of parsing a 1,200-line script. Here one compiled pattern tries the
-terminals in the order Lark's basic lexer would (priority, then longest possible match, then name;
-the first alternative that matches wins), keywords are told from names by a dictionary lookup, and
-the token loop keeps its state in locals.
+The terminals are the grammar's (grammar/dml.lark, as Lark compiled them: lalr.py stores them with
+the parse tables). One compiled pattern tries them in the order Lark's basic lexer would (priority,
+then longest possible match, then name; the first alternative that matches wins), keywords are told
+from names by a dictionary lookup, and the loop keeps its state in locals.
+
+The lexer is contextual, as Lark's is by default: a token's terminal must be one the parser accepts
+in its current state. The pattern over all terminals finds it in one step nearly always; where its
+choice is not acceptable there (`=` is EQUAL in a call's arguments and _ASSIGN in a statement; a
+keyword where only a name fits), the token is matched again with the terminals of that state alone.
 
 It also does the work of a post-lexer:
 - a '[' that does not directly follow a name on the same line opens a list or the targets of a
@@ -18,10 +21,6 @@ from __future__ import annotations
 
 import re
 
-from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedToken
-from lark.lexer import Lexer, PatternStr
-
 _warnings: list[str] = []
 
 
@@ -32,83 +31,125 @@ def take_warnings() -> list[str]:
     return out
 
 
+class Token(str):
+    """A token: its text (the str itself), its terminal's name and where it lies (1-based line and
+    column; end_column is the column just after it)."""
+
+    __slots__ = ("type", "start_pos", "line", "column", "end_line", "end_column", "end_pos")
+
+    def __new__(cls, type, value, start_pos=None, line=None, column=None, end_line=None,
+                end_column=None, end_pos=None):
+        tok = str.__new__(cls, value)
+        tok.type, tok.start_pos, tok.line, tok.column = type, start_pos, line, column
+        tok.end_line, tok.end_column, tok.end_pos = end_line, end_column, end_pos
+        return tok
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    def __repr__(self):
+        return f"Token({self.type!r}, {str(self)!r})"
+
+
+class UnexpectedCharacter(Exception):
+    """No terminal matches the text at `pos`."""
+
+    def __init__(self, text: str, pos: int, line: int, column: int):
+        super().__init__(f"unexpected character {text[pos]!r} at line {line}, column {column}")
+        self.char, self.pos, self.line, self.column = text[pos], pos, line, column
+
+
+class UnexpectedToken(Exception):
+    """A token the parser cannot take in its state; `expected` are the terminals it could take."""
+
+    def __init__(self, token: Token, expected):
+        super().__init__(f"unexpected {token.type} {str(token)!r} at line {token.line}, column {token.column}")
+        self.token, self.expected = token, set(expected)
+        self.line, self.column = token.line, token.column
+
+
+class Terminal:
+    """A terminal as lalr.py stores it: name, regular expression, priority and Lark's sort key."""
+
+    __slots__ = ("name", "regexp", "priority", "max_width", "literal")
+
+    def __init__(self, name, regexp, priority, max_width, literal):
+        self.name, self.regexp, self.priority, self.max_width = name, regexp, priority, max_width
+        self.literal = literal          # the text of a terminal defined by a string, else None
+
+    def sort_key(self):
+        # Lark's basic lexer: priority, then the longest possible match, then the pattern's length
+        width = len(self.literal) if self.literal is not None else len(self.regexp)
+        return (-self.priority, -self.max_width, -width, self.name)
+
+
 class _Scanner:
-    """One compiled pattern for a set of terminals, tried in the order of Lark's basic lexer.
+    """One compiled pattern for a set of terminals.
 
     The pattern first skips whatever the ignored terminals match (whitespace and comments; no other
     terminal of DML begins as they do), then matches one token, or nothing at the end of the text.
-    Ignored terminals listed in `keep` stay alternatives of their own (STRAY, which warns).
+    STRAY, though ignored, stays an alternative of its own (it warns).
     """
 
-    def __init__(self, terminals, ignore, keep, flags):
-        terminals = sorted(terminals,
-                           key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-        # A literal that a regex terminal of the same priority matches whole (a keyword such as
-        # `if`, which NAME matches) is found as that regex's match and then retyped.
+    def __init__(self, terminals, keywords, ignore):
+        terminals = sorted(terminals, key=Terminal.sort_key)
+        names = {t.name for t in terminals}
+        # (regex terminal, literal) -> literal's terminal, for the literals in this set
         self.keywords: dict[str, dict[str, str]] = {}
         embedded = set()
-        for rt in terminals:
-            if isinstance(rt.pattern, PatternStr):
-                continue
-            for st in terminals:
-                if isinstance(st.pattern, PatternStr) and st.priority == rt.priority \
-                        and re.fullmatch(rt.pattern.to_regexp(), st.pattern.value, flags):
-                    self.keywords.setdefault(str(rt.name), {})[st.pattern.value] = str(st.name)
-                    embedded.add(st.name)
-        skip = "|".join(t.pattern.to_regexp() for t in terminals if t.name in ignore and t.name not in keep)
-        tokens = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals
-                          if t.name not in embedded and (t.name not in ignore or t.name in keep))
-        self.match = re.compile(f"(?:{skip})*(?:{tokens})?", flags).match
+        for regex_name, literal, literal_name in keywords:
+            if regex_name in names and literal_name in names:
+                self.keywords.setdefault(regex_name, {})[literal] = literal_name
+                embedded.add(literal_name)
+        skip = "|".join(t.regexp for t in terminals if t.name in ignore and t.name != "STRAY")
+        tokens = "|".join(f"(?P<{t.name}>{t.regexp})" for t in terminals
+                          if t.name not in embedded and (t.name not in ignore or t.name == "STRAY"))
+        self.match = re.compile(f"(?:{skip})*(?:{tokens})?").match
 
     def token_type(self, kind: str, value: str) -> str:
         retype = self.keywords.get(kind)
         return retype.get(value, kind) if retype else kind
 
 
-class DMLLexer(Lexer):
-    """Lark custom lexer, contextual as Lark's own: a token's terminal must be one the parser
-    accepts in its current state. The scanner over all terminals finds it in one step nearly
-    always; where its choice is not acceptable there (`=` is EQUAL in a call's arguments and
-    _ASSIGN in a statement; a keyword where only a name fits), the token is matched again with the
-    terminals of that state alone, as Lark's contextual lexer does for every token."""
-
-    __future_interface__ = 2
-
-    def __init__(self, conf):
-        self.terminals = list(conf.terminals)
-        self.terminal_names = frozenset(t.name for t in self.terminals) | {"$END"}
-        self.flags = conf.g_regex_flags
-        self.ignore = frozenset(conf.ignore)
-        self.all = _Scanner(self.terminals, self.ignore, ("STRAY",), self.flags)
-        self._by_state: dict[int, _Scanner] = {}  # parser state -> scanner (one parse table per lexer)
+class Lexer:
+    def __init__(self, terminals: list[Terminal], keywords, ignore):
+        self.terminals = terminals
+        self.terminal_names = frozenset(t.name for t in terminals) | {"$END"}
+        self.keywords = keywords
+        self.ignore = frozenset(ignore)
+        self.all = _Scanner(terminals, keywords, self.ignore)
+        self._by_state: dict[int, _Scanner] = {}
         self._by_terminals: dict[frozenset, _Scanner] = {}
 
     def _state_scanner(self, states, position) -> _Scanner:
         """The scanner of the terminals acceptable in one parser state (made once per state)."""
         sc = self._by_state.get(position)
         if sc is None:
-            accepts = states[position]
-            sc = self._by_terminals.get(frozenset(accepts))
+            key = frozenset(states[position])
+            sc = self._by_terminals.get(key)
             if sc is None:
-                sc = _Scanner([t for t in self.terminals if t.name in accepts or t.name in self.ignore
-                               or t.name == "LSQB"], self.ignore, ("STRAY",), self.flags)
-                self._by_terminals[frozenset(accepts)] = sc
+                sc = _Scanner([t for t in self.terminals if t.name in key or t.name in self.ignore
+                               or t.name == "LSQB"], self.keywords, self.ignore)
+                self._by_terminals[key] = sc
             self._by_state[position] = sc
         return sc
 
-    def lex(self, lexer_state, parser_state):
-        text, pos, end = lexer_state.text.text, lexer_state.text.start, lexer_state.text.end
+    def tokens(self, text: str, states, stack):
+        """The tokens of `text`; `stack` is the parser's live state stack (its top decides what is
+        acceptable), `states` its action table."""
         match, keywords = self.all.match, self.all.keywords
-        states, stack = parser_state.parse_conf.states, parser_state.state_stack
         count = text.count
-        line, line_start = 1 + count("\n", 0, pos), text.rfind("\n", 0, pos) + 1
+        pos, end = 0, len(text)
+        line, line_start = 1, 0
         after_name_line = 0  # the line a NAME token ended on, while it is the last token
         while True:
             m = match(text, pos, end)
             kind = m.lastgroup
             if kind is None:  # nothing but ignored text up to the end, or a character no token has
                 if m.end() != end:
-                    self._unexpected_character(text, m.end(), parser_state)
+                    bad = m.end()
+                    raise UnexpectedCharacter(text, bad, 1 + count("\n", 0, bad), bad - text.rfind("\n", 0, bad))
                 return
             start, pos = m.span(kind)
             if count("\n", m.start(), start):  # newlines in the skipped text
@@ -118,7 +159,7 @@ class DMLLexer(Lexer):
             if kind in keywords:
                 kind = keywords[kind].get(value, kind)
             if kind not in states[stack[-1]] and kind != "LSQB" and kind != "STRAY":
-                kind, value = self._in_context(kind, value, text, start, end, line, line_start, parser_state)
+                kind, value = self._in_context(kind, value, text, start, line, line_start, states, stack[-1])
                 pos = start + len(value)
             col = start - line_start + 1
             if kind == "STRAY":
@@ -135,16 +176,12 @@ class DMLLexer(Lexer):
                 yield Token(kind, value, start, line, col, line, col + len(value), pos)
             after_name_line = line if kind == "NAME" else 0
 
-    def _unexpected_character(self, text, pos, parser_state):
-        line = 1 + text.count("\n", 0, pos)
-        raise UnexpectedCharacters(text, pos, line, pos - text.rfind("\n", 0, pos), state=parser_state)
-
-    def _in_context(self, kind, value, text, start, end, line, line_start, parser_state):
+    def _in_context(self, kind, value, text, start, line, line_start, states, position):
         """The token at `start` matched with only the terminals the parser accepts now."""
-        states, position = parser_state.parse_conf.states, parser_state.position
         scanner = self._state_scanner(states, position)
-        m = scanner.match(text, start, end)
+        m = scanner.match(text, start)
         if m.lastgroup is None or m.start(m.lastgroup) != start:
-            tok = Token(kind, value, start, line, start - line_start + 1)
-            raise UnexpectedToken(tok, {n for n in states[position] if n in self.terminal_names}, state=parser_state)
-        return scanner.token_type(m.lastgroup, m.group(m.lastgroup)), m.group(m.lastgroup)
+            raise UnexpectedToken(Token(kind, value, start, line, start - line_start + 1),
+                                  [n for n in states[position] if n in self.terminal_names])
+        value = m.group(m.lastgroup)
+        return scanner.token_type(m.lastgroup, value), value

@@ -1,16 +1,13 @@
 """DML source text -> AST, with syntax errors that point at file:line:column."""
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
 from . import ast as A
 from .errors import DMLSyntaxError, Location
-from .lexer import DMLLexer, take_warnings
+from .lalr import Parser, load_tables
+from .lexer import Token, UnexpectedCharacter, UnexpectedToken, take_warnings
 
 GRAMMAR = Path(__file__).with_name("grammar") / "dml.lark"
 
@@ -36,17 +33,8 @@ _TERMINAL_TEXT = {
 
 
 @lru_cache(maxsize=None)
-def _lark(start: str) -> Lark:
-    cache_dir = os.environ.get("DMLPY_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dmlpy")
-    cache = None
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-        cache = os.path.join(cache_dir, f"dml-{start}-{os.path.getmtime(GRAMMAR):.0f}.lark.cache")
-    except OSError:
-        pass
-    return Lark(GRAMMAR.read_text(), start=start, parser="lalr", maybe_placeholders=True,
-                cache=cache or False, lexer=DMLLexer, transformer=_TRANSFORMER)
+def _parser(start: str) -> Parser:
+    return Parser(load_tables(str(GRAMMAR), start), _TRANSFORMER)
 
 
 def _unescape(raw: str) -> str:
@@ -82,8 +70,9 @@ def _pos(x):
     return None
 
 
-class _ToAst(Transformer):
-    """Lark reductions -> dmlpy.ast nodes, applied while parsing (no parse tree is built).
+class _ToAst:
+    """The parser's reductions -> dmlpy.ast nodes, applied while parsing (no parse tree is built):
+    a method per rule (alias or name), called with the rule's children (see lalr.py).
 
     Positions come from the first token of each construct; ``file`` is set before each parse.
     """
@@ -345,8 +334,8 @@ def _expected_text(names) -> str:
     return ", ".join(items)
 
 
-def _syntax_error(e: UnexpectedInput, text: str, file: str) -> DMLSyntaxError:
-    line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
+def _syntax_error(e: Exception, text: str, file: str) -> DMLSyntaxError:
+    line, col = e.line, e.column
     if isinstance(e, UnexpectedToken):
         tok = e.token
         if tok.type == "$END":
@@ -356,14 +345,8 @@ def _syntax_error(e: UnexpectedInput, text: str, file: str) -> DMLSyntaxError:
         else:
             what = f"unexpected {tok.value!r}"
         msg = f"{what}; expected {_expected_text(e.expected)}"
-    elif isinstance(e, UnexpectedCharacters):
-        msg = f"unexpected character {text[e.pos_in_stream]!r}"
-    elif isinstance(e, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        line, col = len(lines), len(lines[-1]) + 1
-        msg = f"unexpected end of input; expected {_expected_text(e.expected)}"
     else:
-        msg = str(e)
+        msg = f"unexpected character {e.char!r}"
     err = DMLSyntaxError(msg, Location(file, line, col))
     src_lines = text.splitlines()
     if 1 <= line <= len(src_lines):
@@ -376,15 +359,12 @@ def parse(text: str, file: str = "<string>") -> A.Program:
     take_warnings()
     _TRANSFORMER.file = file
     try:
-        prog = _lark("program").parse(text)
-    except UnexpectedInput as e:
+        prog = _parser("program").parse(text)
+    except (UnexpectedToken, UnexpectedCharacter) as e:
         raise _syntax_error(e, text, file) from None
-    except Exception as e:  # errors raised while building the AST come wrapped
-        inner = getattr(e, "orig_exc", e)
-        if isinstance(inner, DMLSyntaxError):
-            if inner.location and 1 <= inner.location.line <= len(text.splitlines()):
-                inner.source_line = text.splitlines()[inner.location.line - 1]
-            raise inner from None
+    except DMLSyntaxError as e:  # raised while building the AST
+        if e.location and 1 <= e.location.line <= len(text.splitlines()):
+            e.source_line = text.splitlines()[e.location.line - 1]
         raise
     for w in take_warnings():
         import sys

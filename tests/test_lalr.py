@@ -1,5 +1,5 @@
-"""dmlpy's lexer (dmlpy/lexer.py): the same tokens as Lark's contextual lexer on the same grammar,
-with positions that error messages and the AST rely on."""
+"""dmlpy's lexer and LALR driver (dmlpy/lexer.py, dmlpy/lalr.py): the same ASTs as Lark's own
+parser and contextual lexer on the same grammar, and the positions that error messages rely on."""
 import dataclasses
 import glob
 import importlib.util
@@ -7,18 +7,20 @@ import os
 import zipfile
 
 import pytest
-from lark import Lark, Token
+from lark import Lark
 from lark.exceptions import UnexpectedInput
 
 import dmlpy
 from dmlpy import parser as P
+from dmlpy.lexer import Token
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class _ReferencePostLex:
     """What the lexer folds in, written the plain way over Lark's own contextual lexer: a '['
-    that does not directly follow a name on the same line is _LIST_OPEN; STRAY is dropped."""
+    that does not directly follow a name on the same line is _LIST_OPEN; STRAY is dropped. The
+    tokens become dmlpy's (the AST builder tells tokens from nodes by their class)."""
     always_accept = ("STRAY", "LSQB")
 
     def process(self, stream):
@@ -26,10 +28,12 @@ class _ReferencePostLex:
         for tok in stream:
             if tok.type == "STRAY":
                 continue
-            if tok.type == "LSQB" and not (prev is not None and prev.type == "NAME" and prev.end_line == tok.line):
-                tok = Token.new_borrow_pos("_LIST_OPEN", str(tok), tok)
+            kind = tok.type
+            if kind == "LSQB" and not (prev is not None and prev.type == "NAME" and prev.end_line == tok.line):
+                kind = "_LIST_OPEN"
             prev = tok
-            yield tok
+            yield Token(kind, str(tok), tok.start_pos, tok.line, tok.column, tok.end_line, tok.end_column,
+                        tok.end_pos)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +78,7 @@ def _shape(x):
     return (type(x).__name__, x)
 
 
-def test_same_ast_as_larks_contextual_lexer(reference):
+def test_same_ast_as_larks_parser_and_contextual_lexer(reference):
     corpus = _corpus()
     assert len(corpus) > 700
     compared, differ = 0, []
@@ -133,3 +137,40 @@ def test_token_the_state_cannot_take_is_reported_with_what_it_expects():
     with pytest.raises(dmlpy.DMLError) as e:
         dmlpy.parse("x = (1 +\n  = 2)", "s.dml")
     assert str(e.value).startswith("s.dml:2:3: unexpected '='")
+
+
+# ------------------------------------------------------------------ the tables' cache
+
+def _run(code, cache_dir):
+    import subprocess
+    import sys
+    env = dict(os.environ, DMLPY_CACHE=str(cache_dir))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+
+
+_PARSE_AND_REPORT = ("import sys, dmlpy; p = dmlpy.parse('x = [1, 2]\\nprint(x)'); "
+                     "print(len(p.statements), 'lark' in sys.modules)")
+
+
+def test_tables_are_built_once_then_loaded_without_lark(tmp_path):
+    first = _run(_PARSE_AND_REPORT, tmp_path)
+    assert first.stdout == "2 True\n", first.stderr       # built by Lark
+    assert len(list(tmp_path.glob("*.tables"))) == 1
+    second = _run(_PARSE_AND_REPORT, tmp_path)
+    assert second.stdout == "2 False\n", second.stderr    # loaded: Lark is not even imported
+
+
+def test_a_damaged_cache_is_rebuilt(tmp_path):
+    _run(_PARSE_AND_REPORT, tmp_path)
+    (cached,) = tmp_path.glob("*.tables")
+    cached.write_bytes(b"\x00 not marshal data")
+    again = _run(_PARSE_AND_REPORT, tmp_path)
+    assert again.stdout == "2 True\n", again.stderr
+    assert _run(_PARSE_AND_REPORT, tmp_path).stdout == "2 False\n"
+
+
+def test_an_unwritable_cache_folder_only_costs_time(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would go")
+    result = _run(_PARSE_AND_REPORT, blocked / "sub")
+    assert result.returncode == 0 and result.stdout == "2 True\n", result.stderr
