@@ -14,16 +14,10 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .. import backend
-
-try:
-    from threadpoolctl import ThreadpoolController
-except ImportError:       # optional: without it the builtins run single-threaded (BLAS still threads)
-    ThreadpoolController = None
 
 # Below this many floating-point operations per call, thread start-up costs more than it saves.
 MIN_PARALLEL_FLOPS = 20_000_000
@@ -34,9 +28,23 @@ MAX_KEPT_SCRATCH_BYTES = 32 << 20
 
 _state = threading.local()
 _lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
+_pool = None               # a concurrent.futures.ThreadPoolExecutor once a batch is split
 _pool_size = 0
 _controller = None
+_controller_class = None   # threadpoolctl's ThreadpoolController; False where it is not installed
+
+
+def _threadpoolctl():
+    """threadpoolctl's controller class, or False: imported at the first split, not at start-up
+    (with concurrent.futures it costs about 10 ms that scripts without convolutions never use)."""
+    global _controller_class
+    if _controller_class is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:   # optional: without it the builtins run single-threaded (BLAS still threads)
+            ThreadpoolController = False
+        _controller_class = ThreadpoolController
+    return _controller_class
 
 
 def _cores() -> int:
@@ -48,22 +56,23 @@ def _cores() -> int:
 
 def workers() -> int:
     """How many image ranges a batch is split into (1: no threads)."""
-    if backend.xp is not np or ThreadpoolController is None or getattr(_state, "busy", False):
+    if backend.xp is not np or getattr(_state, "busy", False) or not _threadpoolctl():
         return 1
     return _cores()
 
 
 def workers_split_batch() -> bool:
     """True where batches are split over single-threaded-BLAS workers (NumPy, threadpoolctl)."""
-    return backend.xp is np and ThreadpoolController is not None and _cores() > 1
+    return backend.xp is np and bool(_threadpoolctl()) and _cores() > 1
 
 
 def _ensure_pool(n: int):
     global _pool, _pool_size, _controller
     with _lock:
         if _controller is None:
-            _controller = ThreadpoolController()
+            _controller = _threadpoolctl()()
         if _pool_size < n:
+            from concurrent.futures import ThreadPoolExecutor
             if _pool is not None:
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(n, thread_name_prefix="dmlpy-dnn")
