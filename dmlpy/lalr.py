@@ -16,7 +16,7 @@ from __future__ import annotations
 import marshal
 import os
 
-from .lexer import Lexer, Terminal, Token, UnexpectedToken
+from .lexer import Lexer, Terminal, UnexpectedToken
 
 FORMAT = 1  # bump when the stored layout changes
 
@@ -148,14 +148,13 @@ class Parser:
                       for origin, size, name, expand1, child_filter in data["rules"]]
 
     def parse(self, text: str):
-        states, rules = self.states, self.rules
+        states, rules, end = self.states, self.rules, self.end
         stack, values = [self.start], []
-        token = None
-        for token in self.lexer.tokens(text, states, stack):
+        for token in self.lexer.tokens(text, states, stack):   # the last is $END
             ttype = token.type
             while True:
                 action = states[stack[-1]].get(ttype)
-                if action is None:
+                if action is None or (action >= 0 and ttype == "$END"):
                     raise UnexpectedToken(token, _expected(states[stack[-1]]))
                 if action >= 0:
                     stack.append(action)
@@ -169,26 +168,10 @@ class Parser:
                 else:
                     children = []
                 values.append(build(children))
-                stack.append(states[stack[-1]][origin])
-        if token is None:
-            token = Token("$END", "", 0, 1, 1, 1, 1, 0)
-        end = Token("$END", "", token.end_pos, token.end_line, token.end_column, token.end_line,
-                    token.end_column, token.end_pos)
-        while True:
-            action = states[stack[-1]].get("$END")
-            if action is None or action >= 0:
-                raise UnexpectedToken(end, _expected(states[stack[-1]]))
-            origin, size, build = rules[~action]
-            if size:
-                children = values[-size:]
-                del values[-size:]
-                del stack[-size:]
-            else:
-                children = []
-            values.append(build(children))
-            stack.append(states[stack[-1]][origin])
-            if stack[-1] == self.end:
-                return values[-1]
+                goto = states[stack[-1]][origin]
+                if goto == end:     # the start symbol, reduced at $END: done
+                    return values[-1]
+                stack.append(goto)
 
 
 def _expected(actions) -> set:

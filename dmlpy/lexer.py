@@ -136,8 +136,8 @@ class Lexer:
         return sc
 
     def tokens(self, text: str, states, stack):
-        """The tokens of `text`; `stack` is the parser's live state stack (its top decides what is
-        acceptable), `states` its action table."""
+        """The tokens of `text`, then one of type $END; `stack` is the parser's live state stack (its
+        top decides what is acceptable), `states` its action table."""
         match, keywords = self.all.match, self.all.keywords
         count = text.count
         pos, end = 0, len(text)
@@ -150,6 +150,9 @@ class Lexer:
                 if m.end() != end:
                     bad = m.end()
                     raise UnexpectedCharacter(text, bad, 1 + count("\n", 0, bad), bad - text.rfind("\n", 0, bad))
+                line += count("\n", m.start(), end)
+                col = end - text.rfind("\n", 0, end)
+                yield Token("$END", "", end, line, col, line, col, end)
                 return
             start, pos = m.span(kind)
             if count("\n", m.start(), start):  # newlines in the skipped text

@@ -23,7 +23,7 @@ _DATA_TYPES = {"matrix", "frame", "list", "scalar", "tensor"}
 # Readable names for the terminals an error message lists as expected.
 _TERMINAL_TEXT = {
     "NAME": "a name", "INT": "an integer", "DOUBLE": "a number", "STRING": "a string",
-    "CMDARG": "a $parameter", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+    "CMDARG": "a $parameter", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "_LIST_OPEN": "'['", "RSQB": "']'",
     "LBRACE": "'{'", "RBRACE": "'}'", "COMMA": "','", "SEMICOLON": "';'", "COLON": "':'",
     "EQUAL": "'='", "_ASSIGN": "'=' or '<-'", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
     "MOD_OP": "'%%' or '%/%'", "MATMUL_OP": "'%*%'", "POW_OP": "'^'", "REL_OP": "a comparison",

@@ -174,3 +174,10 @@ def test_an_unwritable_cache_folder_only_costs_time(tmp_path):
     blocked.write_text("a file where the cache folder would go")
     result = _run(_PARSE_AND_REPORT, blocked / "sub")
     assert result.returncode == 0 and result.stdout == "2 True\n", result.stderr
+
+
+def test_end_of_input_inside_an_expression_lists_what_may_come_in_readable_words():
+    with pytest.raises(dmlpy.DMLError) as e:
+        dmlpy.parse("x = (1 +", "s.dml")
+    assert str(e.value).startswith(
+        "s.dml:1:9: unexpected end of input; expected '!', '(', '+' or '-', '[', FALSE, TRUE, a $parameter, a name")
