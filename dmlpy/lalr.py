@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import marshal
 import os
+import sys
 
 from .lexer import Lexer, Terminal, UnexpectedToken
 
-FORMAT = 1  # bump when the stored layout changes
+FORMAT = 1  # the layout of the stored data
 
 
 class _Inline:
@@ -100,13 +101,17 @@ def _rule_spec(rule) -> tuple:
 # ------------------------------------------------------------------ loading and caching
 
 def cache_path(grammar_path: str, start: str) -> str | None:
+    """Where the tables of this grammar file are kept: the name changes with the grammar file, with
+    this module (which derives them) and with Python's version (marshal's format may change)."""
     folder = os.environ.get("DMLPY_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dmlpy")
     try:
-        st = os.stat(grammar_path)
+        grammar, code = os.stat(grammar_path), os.stat(__file__)
     except OSError:
         return None
-    return os.path.join(folder, f"dml-{start}-{st.st_mtime_ns}-{st.st_size}-v{FORMAT}.tables")
+    py = "".join(map(str, sys.version_info[:2]))
+    return os.path.join(folder, f"dml-{start}-{grammar.st_mtime_ns}-{grammar.st_size}-{code.st_mtime_ns}"
+                                f"-py{py}-v{FORMAT}.tables")
 
 
 def load_tables(grammar_path: str, start: str) -> dict:
