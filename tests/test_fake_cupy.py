@@ -10,8 +10,6 @@ transfer counters behind -stats count what crosses.
 from __future__ import annotations
 
 import io
-import json
-import math
 import os
 import subprocess
 import sys
@@ -59,7 +57,7 @@ def restore_precision():
 @pytest.fixture(autouse=True)
 def im2col_unless_asked(monkeypatch):
     """The convolutions take im2col here whatever the environment says; the Winograd tests ask."""
-    monkeypatch.delenv("DMLPY_GPU_WINOGRAD", raising=False)
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "0")
 
 
 @pytest.fixture(autouse=True)
@@ -175,6 +173,29 @@ def test_stats_report_transfers_on_the_gpu_backend(fake):
     assert "  host->device transfers:\t1 (1.562 KB)" in report       # rand: 20*10 doubles
     assert "  device->host transfers:\t2 (40 B)" in report           # one cell, then 2x2 for toString
     assert "peak device memory (pool)" in report
+
+
+def test_stats_report_how_each_timed_convolution_geometry_runs(fake, monkeypatch):
+    from dmlpy.builtins import dnn_conv
+    from dmlpy.interpreter import Session
+    from dmlpy.parser import parse
+    from dmlpy.stats import Stats
+    monkeypatch.delenv("DMLPY_GPU_WINOGRAD")
+    monkeypatch.setattr(dnn_conv, "conv_paths", dnn_conv.ConvPathChooser())
+    monkeypatch.setattr(dnn_conv.conv_paths, "time_ms", lambda step: {"im2col_step": 0.5}.get(step.__name__, 0.25)
+                        if step() else None)
+    stats = Stats(3)
+    Session(stdout=io.StringIO(), stats=stats).run_program(parse(
+        "X = rand(rows=2, cols=3*7*7, seed=1)\nF = rand(rows=4, cols=3*3*3, seed=2)\n"
+        "Y = conv2d(X, F, input_shape=[2,3,7,7], filter_shape=[4,3,3,3], stride=[1,1], padding=[1,1])\n"
+        "Z = conv2d(X, F, input_shape=[2,3,7,7], filter_shape=[4,3,3,3], stride=[2,2], padding=[1,1])\n",
+        "paths.dml"), {})
+    lines = stats.report().splitlines()
+    i = lines.index("  3x3/5x5 stride-1 convolutions:\tthe faster of im2col and Winograd, timed on each "
+                    "geometry's first use")
+    # the stride-2 convolution is not eligible: im2col without timing
+    assert lines[i + 1:i + 3] == ["    2x3x7x7 by 4x3x3, padding 1,1 (float64): im2col 0.500 ms, Winograd 0.250 ms"
+                                  " -> Winograd", "Heavy hitter instructions:"]
 
 
 # ------------------------------------------------------------------ the CUDA kernels, run on the CPU
@@ -385,6 +406,74 @@ def test_conv2d_patch_matrix_is_reused_by_the_filter_gradient_of_the_same_input(
         undo()
     np.testing.assert_allclose(first, want_dW, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(second, want_dW, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("winograd_faster", [True, False])
+def test_by_default_each_geometry_takes_the_path_its_first_use_timed_faster(winograd_faster, monkeypatch,
+                                                                             restore_precision):
+    """DMLPY_GPU_WINOGRAD unset: the first conv2d of a 3x3/5x5 stride-1 geometry runs a step of
+    both paths on the geometry's shapes (each twice: the second is timed) and the geometry keeps
+    the faster for all three builtins; the patch cache is left as found; results are the NumPy
+    backend's either way."""
+    from dmlpy.builtins import dnn_conv
+    shapes, X, F, D = _conv_problem(ga.WINOGRAD_GEOMETRIES[0], 11)
+    want = (dnn_conv.conv2d(X, F, **shapes), dnn_conv.conv2d_backward_filter(X, D, **shapes),
+            dnn_conv.conv2d_backward_data(F, D, **shapes))
+    monkeypatch.delenv("DMLPY_GPU_WINOGRAD")
+    monkeypatch.setattr(dnn_conv, "conv_paths", dnn_conv.ConvPathChooser())
+    steps = []
+
+    def fake_time_ms(step):
+        steps.append(step.__name__)
+        assert step() and step()
+        return 1.0 if (step.__name__ == "winograd_step") == winograd_faster else 2.0
+    monkeypatch.setattr(dnn_conv.conv_paths, "time_ms", fake_time_ms)
+    tiles = _count_calls(monkeypatch, "winograd_input")
+    patches = _count_calls(monkeypatch, "im2col")
+    undo = fake_cupy.install_checks()
+    try:
+        backend.set_precision("double")
+        dX, dF, dD = backend.asarray(X), backend.asarray(F), backend.asarray(D)
+        assert not dnn_conv.patch_cache.entries
+        y = dnn_conv.conv2d(dX, dF, **shapes)
+        # one entry: what this conv2d kept for its filter gradient (the timing's own were taken)
+        assert steps == ["im2col_step", "winograd_step"] and len(dnn_conv.patch_cache.entries) == 1
+        tuned = (len(tiles), len(patches))
+        # each step twice: Winograd's makes input tiles for conv2d and for the data gradient, im2col's
+        # a patch matrix; then this conv2d by the path chosen
+        assert tuned == ((2 * 2 + 1, 2) if winograd_faster else (2 * 2, 2 + 1))
+        got = [backend.to_host(y), backend.to_host(dnn_conv.conv2d_backward_filter(dX, dD, **shapes)),
+               backend.to_host(dnn_conv.conv2d_backward_data(dF, dD, **shapes))]
+        y2 = dnn_conv.conv2d(dX, dF, **shapes)       # measured once per geometry
+        assert steps == ["im2col_step", "winograd_step"]
+        (choice,) = dnn_conv.conv_paths.choices.values()
+        assert choice == {"winograd": winograd_faster, "im2col_ms": 2.0 if winograd_faster else 1.0,
+                          "winograd_ms": 1.0 if winograd_faster else 2.0}
+        # after the first conv2d: the filter gradient reuses what it kept; Winograd's data gradient
+        # makes tiles of dout (im2col's needs no patches); the second conv2d makes its own
+        assert (len(tiles) - tuned[0], len(patches) - tuned[1]) == ((2, 0) if winograd_faster else (0, 1))
+        del y2
+    finally:
+        undo()
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12 * np.abs(w).max())
+
+
+def test_a_geometry_whose_winograd_kernels_cannot_run_keeps_im2col(monkeypatch, restore_precision):
+    from dmlpy.builtins import dnn_conv
+    shapes, X, F, D = _conv_problem(ga.WINOGRAD_GEOMETRIES[4], 3)
+    monkeypatch.delenv("DMLPY_GPU_WINOGRAD")
+    monkeypatch.setattr(dnn_conv, "conv_paths", dnn_conv.ConvPathChooser())
+    monkeypatch.setattr(dnn_kernels, "winograd_input", lambda *a: False)     # as when NVRTC fails
+    undo = fake_cupy.install_checks()
+    try:
+        backend.set_precision("double")
+        got = backend.to_host(dnn_conv.conv2d(backend.asarray(X), backend.asarray(F), **shapes))
+        (choice,) = dnn_conv.conv_paths.choices.values()
+        assert choice["winograd"] is False and choice["winograd_ms"] is None and choice["im2col_ms"] > 0
+    finally:
+        undo()
+    np.testing.assert_allclose(got, dnn_conv.conv2d(X, F, **shapes), rtol=1e-12)
 
 
 def test_winograd_filter_gradient_reuses_the_forward_input_tiles(monkeypatch, restore_precision):

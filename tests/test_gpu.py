@@ -83,7 +83,7 @@ def test_family_agrees_with_cpu(family, precision):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.CONV_GEOMETRIES)
 def test_conv_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dtype, monkeypatch):
-    monkeypatch.delenv("DMLPY_GPU_WINOGRAD", raising=False)     # the im2col path under test
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "0")     # the im2col path under test
     calls = ga.conv_calls(geo, dtype)
     reference = calls(lambda a: a)
     backend.use_cupy()
@@ -110,6 +110,28 @@ def test_winograd_convolutions_agree_with_numpy(geo, dtype, monkeypatch):
     tol = 1e-9 if dtype == np.float64 else 1e-4
     for name, want in reference.items():
         np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=name)
+    assert dnn_kernels.failure is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_default_times_both_convolution_paths_and_agrees_with_numpy(dtype, monkeypatch):
+    """DMLPY_GPU_WINOGRAD unset: each Winograd-eligible geometry's first use times a step of both
+    paths (both must run: no kernel fell back) and whichever it keeps gives NumPy's results."""
+    from dmlpy.builtins import dnn_conv
+    monkeypatch.delenv("DMLPY_GPU_WINOGRAD", raising=False)
+    monkeypatch.setattr(dnn_conv, "conv_paths", dnn_conv.ConvPathChooser())
+    tol = 1e-9 if dtype == np.float64 else 1e-4
+    for geo in ga.WINOGRAD_GEOMETRIES:
+        calls = ga.conv_calls(geo, dtype)
+        backend.use_numpy()
+        reference = calls(lambda a: a)
+        backend.use_cupy()
+        got = ga.device_results(calls, dtype)
+        for name, want in reference.items():
+            np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=name)
+    choices = list(dnn_conv.conv_paths.choices.values())
+    assert len(choices) == len(ga.WINOGRAD_GEOMETRIES)
+    assert all(c["im2col_ms"] > 0 and c["winograd_ms"] is not None and c["winograd_ms"] > 0 for c in choices)
     assert dnn_kernels.failure is None
 
 

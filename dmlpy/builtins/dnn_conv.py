@@ -12,8 +12,8 @@ CuPy takes the whole batch as one chunk and builds the patch matrix, and folds i
 one CUDA kernel each (dnn_kernels); without them it copies the R*S filter taps one strided
 slice at a time. On CuPy, conv2d also keeps the patch matrix of its input for the
 conv2d_backward_filter of the same input that training runs later (PatchCache): the patch
-matrix is then built once per step instead of twice. With DMLPY_GPU_WINOGRAD=1, 3x3 and 5x5
-stride-1 convolutions and their gradients go through dnn_winograd instead.
+matrix is then built once per step instead of twice. On CuPy, 3x3 and 5x5 stride-1 convolutions
+and their gradients may go through dnn_winograd instead: ConvPathChooser times both paths.
 """
 from __future__ import annotations
 
@@ -187,19 +187,71 @@ def _channel_rows(A, c0: int, c1: int, K: int, L: int, buf):
     return dst.reshape(K, n * L)
 
 
-@builtin("conv2d")
-def conv2d(input, filter, stride, padding, input_shape, filter_shape):
-    """2-D convolution (cross-correlation) of N images by K filters -> (N, K*P*Q)."""
-    g, K = _conv_geometry("conv2d", input_shape, filter_shape, stride, padding)
-    check_matrix("conv2d", "input", input, g.N, g.C * g.H * g.W)
-    check_matrix("conv2d", "filter", filter, K, g.C * g.R * g.S)
+class ConvPathChooser:
+    """On the GPU, whether a convolution geometry takes Winograd (dnn_winograd) or im2col.
+
+    DMLPY_GPU_WINOGRAD=1 or 0 decides for every eligible geometry (3x3 and 5x5, stride 1). By
+    default the first use of a geometry (and precision) times one training step's worth of both:
+    conv2d, then conv2d_backward_filter with what conv2d kept, then conv2d_backward_data, on
+    arrays of the geometry's shapes, each path run twice and its second run timed; the faster is
+    kept for the rest of the process, as cuDNN's benchmark mode does. Dense GEMMs and the tile
+    transforms take the same time whatever the values, so the arrays are constant."""
+
+    def __init__(self):
+        self.choices: dict[tuple, dict] = {}   # (geometry, K, dtype char) -> {"winograd": bool, ms...}
+
+    def use_winograd(self, g: Geometry, K: int, dtype) -> bool:
+        if backend.xp is np or not dnn_winograd.eligible(g):
+            return False
+        mode = dnn_winograd.mode()
+        if mode != "auto":
+            return mode == "on"
+        key = (g, K, np.dtype(dtype).char)
+        if key not in self.choices:
+            self.choices[key] = self._measure(g, K, np.dtype(dtype))
+        return self.choices[key]["winograd"]
+
+    def _measure(self, g: Geometry, K: int, dtype) -> dict:
+        xp = backend.xp
+        X = xp.full((g.N, g.C * g.H * g.W), 0.5, dtype=dtype)
+        F = xp.full((K, g.C * g.R * g.S), 0.25, dtype=dtype)
+        D = xp.full((g.N, K * g.P * g.Q), 0.125, dtype=dtype)
+
+        def im2col_step():
+            _conv2d_im2col(g, K, X, F)
+            _backward_filter_im2col(g, K, X, D)
+            _backward_data_im2col(g, K, F, D)
+            return True
+
+        def winograd_step():
+            done = dnn_winograd.forward(g, K, X, F)
+            return (done is not None and dnn_winograd.backward_filter(g, K, X, D, done[1]) is not None
+                    and dnn_winograd.backward_data(g, K, F, D) is not None)
+
+        # (the im2col step's filter gradient takes what its conv2d kept: the patch cache is left as found)
+        times = {name: self.time_ms(step) for name, step in (("im2col", im2col_step), ("winograd", winograd_step))}
+        return {"winograd": times["winograd"] is not None and times["winograd"] < times["im2col"],
+                "im2col_ms": times["im2col"], "winograd_ms": times["winograd"]}
+
+    @staticmethod
+    def time_ms(step):
+        """Milliseconds of step's second run (the first compiles kernels and picks GEMM
+        algorithms), or None if it cannot run (a kernel fell back)."""
+        import time
+        if not step():
+            return None
+        backend.synchronize()
+        t0 = time.perf_counter()
+        step()
+        backend.synchronize()
+        return (time.perf_counter() - t0) * 1000
+
+
+conv_paths = ConvPathChooser()
+
+
+def _conv2d_im2col(g: Geometry, K: int, input, filter):
     xp, L, CRS = backend.xp, g.P * g.Q, g.C * g.R * g.S
-    if xp is not np and dnn_winograd.applies(g):
-        done = dnn_winograd.forward(g, K, input, filter)
-        if done is not None:
-            out, tiles = done
-            patch_cache.put(input, g, tiles, "winograd")
-            return out
     out = xp.empty((g.N, K, L), dtype=input.dtype)
 
     def chunk(c0, c1):
@@ -214,18 +266,9 @@ def conv2d(input, filter, stride, padding, input_shape, filter_shape):
     return out.reshape(g.N, K * L)
 
 
-@builtin("conv2d_backward_filter")
-def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_shape):
-    """Gradient of conv2d with respect to the filter -> (K, C*R*S)."""
-    g, K = _conv_geometry("conv2d_backward_filter", input_shape, filter_shape, stride, padding)
-    check_matrix("conv2d_backward_filter", "input", input, g.N, g.C * g.H * g.W)
-    check_matrix("conv2d_backward_filter", "dout", dout, g.N, K * g.P * g.Q)
+def _backward_filter_im2col(g: Geometry, K: int, input, dout):
     L, CRS = g.P * g.Q, g.C * g.R * g.S
     single_blas = workers_split_batch()
-    if backend.xp is not np and dnn_winograd.applies(g):
-        dW = dnn_winograd.backward_filter(g, K, input, dout, patch_cache.take(input, g, "winograd"))
-        if dW is not None:
-            return dW
 
     def chunk(c0, c1):
         n = c1 - c0
@@ -244,17 +287,8 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
     return backend.xp.ascontiguousarray(dW)
 
 
-@builtin("conv2d_backward_data")
-def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shape):
-    """Gradient of conv2d with respect to the input images -> (N, C*H*W)."""
-    g, K = _conv_geometry("conv2d_backward_data", input_shape, filter_shape, stride, padding)
-    check_matrix("conv2d_backward_data", "filter", filter, K, g.C * g.R * g.S)
-    check_matrix("conv2d_backward_data", "dout", dout, g.N, K * g.P * g.Q)
+def _backward_data_im2col(g: Geometry, K: int, filter, dout):
     xp, L, CRS = backend.xp, g.P * g.Q, g.C * g.R * g.S
-    if xp is not np and dnn_winograd.applies(g):
-        dX = dnn_winograd.backward_data(g, K, filter, dout)
-        if dX is not None:
-            return dX
     dX = xp.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     filter_t = filter.T
 
@@ -270,3 +304,44 @@ def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shap
 
     map_chunks(chunk, _chunk_spans(g, dout.dtype), 2.0 * K * CRS * g.N * L)
     return dX.reshape(g.N, g.C * g.H * g.W)
+
+
+@builtin("conv2d")
+def conv2d(input, filter, stride, padding, input_shape, filter_shape):
+    """2-D convolution (cross-correlation) of N images by K filters -> (N, K*P*Q)."""
+    g, K = _conv_geometry("conv2d", input_shape, filter_shape, stride, padding)
+    check_matrix("conv2d", "input", input, g.N, g.C * g.H * g.W)
+    check_matrix("conv2d", "filter", filter, K, g.C * g.R * g.S)
+    if conv_paths.use_winograd(g, K, input.dtype):
+        done = dnn_winograd.forward(g, K, input, filter)
+        if done is not None:
+            out, tiles = done
+            patch_cache.put(input, g, tiles, "winograd")
+            return out
+    return _conv2d_im2col(g, K, input, filter)
+
+
+@builtin("conv2d_backward_filter")
+def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_shape):
+    """Gradient of conv2d with respect to the filter -> (K, C*R*S)."""
+    g, K = _conv_geometry("conv2d_backward_filter", input_shape, filter_shape, stride, padding)
+    check_matrix("conv2d_backward_filter", "input", input, g.N, g.C * g.H * g.W)
+    check_matrix("conv2d_backward_filter", "dout", dout, g.N, K * g.P * g.Q)
+    if conv_paths.use_winograd(g, K, input.dtype):
+        dW = dnn_winograd.backward_filter(g, K, input, dout, patch_cache.take(input, g, "winograd"))
+        if dW is not None:
+            return dW
+    return _backward_filter_im2col(g, K, input, dout)
+
+
+@builtin("conv2d_backward_data")
+def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shape):
+    """Gradient of conv2d with respect to the input images -> (N, C*H*W)."""
+    g, K = _conv_geometry("conv2d_backward_data", input_shape, filter_shape, stride, padding)
+    check_matrix("conv2d_backward_data", "filter", filter, K, g.C * g.R * g.S)
+    check_matrix("conv2d_backward_data", "dout", dout, g.N, K * g.P * g.Q)
+    if conv_paths.use_winograd(g, K, dout.dtype):
+        dX = dnn_winograd.backward_data(g, K, filter, dout)
+        if dX is not None:
+            return dX
+    return _backward_data_im2col(g, K, filter, dout)

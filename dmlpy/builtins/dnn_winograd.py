@@ -1,4 +1,4 @@
-"""Winograd's F(2x2, 3x3) and F(2x2, 5x5) for stride-1 convolutions on the GPU (opt-in, unmeasured).
+"""Winograd's F(2x2, 3x3) and F(2x2, 5x5) for stride-1 convolutions on the GPU.
 
 Each 2x2 block of the output of an r x r convolution comes from an (r+1) x (r+1) tile of the
 input with (r+1)^2 multiplications per (input channel, filter) instead of 4 r^2 (3x3: 16 instead of
@@ -13,9 +13,9 @@ one batched GEMM.
 
 The transform matrices come from Toom-Cook: evaluate the filter and the output at the points
 below and infinity (G and A^T), and interpolate (B^T, the inverse transposed Vandermonde matrix),
-computed exactly in rationals once. Off unless DMLPY_GPU_WINOGRAD=1: not timed on a device yet
-(benchmarks/gpu_winograd.py and gpu_check.py decide that). The results differ from the im2col
-GEMM's by rounding only.
+computed exactly in rationals once. Which path a geometry takes is measured, not assumed: by default
+dnn_conv times both on the geometry's first use (DMLPY_GPU_WINOGRAD=1 or 0 forces one). The results
+differ from the im2col GEMM's by rounding only.
 """
 from __future__ import annotations
 
@@ -33,10 +33,18 @@ POINTS = {4: (0, 1, -1), 6: (0, 1, -1, 2, -2)}
 _matrices: dict = {}
 
 
-def applies(g) -> bool:
-    """Whether conv2d and its gradients of geometry g take this path."""
+def eligible(g) -> bool:
+    """Whether conv2d and its gradients of geometry g can take this path (3x3 or 5x5, stride 1,
+    padding below the filter size, the CUDA kernels on)."""
     return (g.R == g.S and g.R + 1 in POINTS and g.sh == 1 and g.sw == 1 and g.ph < g.R and g.pw < g.R
-            and os.environ.get("DMLPY_GPU_WINOGRAD") == "1" and dnn_kernels.enabled())
+            and dnn_kernels.enabled())
+
+
+def mode() -> str:
+    """DMLPY_GPU_WINOGRAD: "on" (1) for every eligible geometry, "off" (0) for none, else "auto":
+    dnn_conv times both paths on each geometry's first use and keeps the faster."""
+    value = os.environ.get("DMLPY_GPU_WINOGRAD", "auto").strip().lower()
+    return {"1": "on", "on": "on", "0": "off", "off": "off"}.get(value, "auto")
 
 
 def toom_cook(m: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
