@@ -93,12 +93,10 @@ class _ToAst:
         return A.StrLit(t.line, t.column, _unescape(str(t)))
 
     def true_lit(self, c):
-        line, col = _pos(c) or (0, 0)
-        return A.BoolLit(line, col, True)
+        return A.BoolLit(c[0].line, c[0].column, True)
 
     def false_lit(self, c):
-        line, col = _pos(c) or (0, 0)
-        return A.BoolLit(line, col, False)
+        return A.BoolLit(c[0].line, c[0].column, False)
 
     def name(self, c):
         t = c[0]

@@ -181,3 +181,9 @@ def test_end_of_input_inside_an_expression_lists_what_may_come_in_readable_words
         dmlpy.parse("x = (1 +", "s.dml")
     assert str(e.value).startswith(
         "s.dml:1:9: unexpected end of input; expected '!', '(', '+' or '-', '[', FALSE, TRUE, a $parameter, a name")
+
+
+def test_boolean_literals_carry_their_position():
+    prog = dmlpy.parse("x = TRUE\ny = !FALSE")
+    t, f = prog.statements[0].value, prog.statements[1].value.operand
+    assert (t.value, t.line, t.col, f.value, f.line, f.col) == (True, 1, 5, False, 2, 6)
