@@ -20,7 +20,6 @@ differ from the im2col GEMM's by rounding only.
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 
 import numpy as np
 
@@ -50,6 +49,7 @@ def mode() -> str:
 def toom_cook(m: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A^T (m, alpha), G (alpha, r), B^T (alpha, alpha) of F(m, r), alpha = m + r - 1. F(2, r)
     convolves (forward, data gradient); F(r, 2) gives the filter gradient, with the same B^T."""
+    from fractions import Fraction      # (once per tile size; not at start-up)
     alpha = m + r - 1
     points = [Fraction(p) for p in POINTS[alpha]]
 

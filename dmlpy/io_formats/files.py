@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from typing import Callable, Iterator
 
 from ..errors import DMLRuntimeError
@@ -106,6 +105,7 @@ def _clear_part_directory(path: str) -> None:
 
 def atomic_write(path: str, fill: Callable[[object], None]) -> None:
     """Write a file by calling fill(binary file object), then rename it over `path`."""
+    import tempfile     # (here: with shutil, random and the compressors it costs ~8 ms of every start-up)
     directory = os.path.dirname(path) or "."
     try:
         os.makedirs(directory, exist_ok=True)
