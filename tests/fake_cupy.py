@@ -369,16 +369,88 @@ static const fake_cupy_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0}, blockDi
 _KERNEL_DIR = os.path.join(os.path.expanduser("~"), ".cache", "dmlpy", "fake_cupy_kernels")
 
 
+def _nvrtc_library():
+    """NVIDIA's runtime CUDA compiler (the one CuPy compiles RawKernels with), from the pip package
+    nvidia-cuda-nvrtc-cu12 (the `test` extra, on Linux x86-64) or the system; None if absent. It
+    needs no GPU."""
+    import ctypes
+    import ctypes.util
+    candidates = []
+    try:
+        import nvidia.cuda_nvrtc
+        candidates += [os.path.join(d, "lib", "libnvrtc.so.12") for d in nvidia.cuda_nvrtc.__path__]
+    except ImportError:
+        pass
+    found = ctypes.util.find_library("nvrtc")
+    if found:
+        candidates.append(found)
+    for path in candidates:
+        try:
+            return ctypes.CDLL(path)
+        except OSError:
+            continue
+    return None
+
+
+NVRTC_ARCH = "compute_90"      # the lent machines' H100/H200
+
+
+def nvrtc_compile(code: str, name: str = "kernel.cu") -> str:
+    """The PTX NVRTC makes of a CUDA source; RuntimeError with its log if it does not compile,
+    NotImplementedError if NVRTC is not installed."""
+    import ctypes
+    lib = _nvrtc_library()
+    if lib is None:
+        raise NotImplementedError("NVRTC is not installed (pip install nvidia-cuda-nvrtc-cu12)")
+    prog = ctypes.c_void_p()
+    if lib.nvrtcCreateProgram(ctypes.byref(prog), code.encode(), name.encode(), 0, None, None) != 0:
+        raise RuntimeError("nvrtcCreateProgram failed")
+    try:
+        options = (ctypes.c_char_p * 1)(f"--gpu-architecture={NVRTC_ARCH}".encode())
+        status = lib.nvrtcCompileProgram(prog, 1, options)
+        size = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+        log = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetProgramLog(prog, log)
+        if status != 0:
+            raise RuntimeError(f"NVRTC does not compile {name}:\n{log.value.decode(errors='replace')}")
+        lib.nvrtcGetPTXSize(prog, ctypes.byref(size))
+        ptx = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetPTX(prog, ptx)
+        return ptx.value.decode()
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+
+
 class RawKernel:
     def __init__(self, code, name, options=(), backend="nvrtc", translate_cucomplex=False, **kwargs):
         self.code, self.name = code, name
         self._fn = None
+
+    def _check_with_nvrtc(self, digest: str) -> None:
+        """Where NVRTC is installed, the source must compile with it, for the lent machines' GPUs,
+        and define the kernel (as CuPy would require); a source that passed is remembered."""
+        if _nvrtc_library() is None:
+            return
+        marker = os.path.join(_KERNEL_DIR, f"{digest}.{self.name}.nvrtc-{NVRTC_ARCH}")
+        if os.path.exists(marker):
+            return
+        try:
+            ptx = nvrtc_compile(self.code, self.name + ".cu")
+        except RuntimeError as e:
+            raise RuntimeError(f"kernel {self.name} does not compile with NVRTC ({NVRTC_ARCH}): {e}") from None
+        if f".entry {self.name}(" not in ptx:
+            raise RuntimeError(f"NVRTC's PTX has no kernel {self.name}")
+        os.makedirs(_KERNEL_DIR, exist_ok=True)
+        with open(marker, "w"):
+            pass
 
     def _compile(self):
         import ctypes
         import hashlib
         import shutil
         import subprocess
+        self._check_with_nvrtc(hashlib.sha1(self.code.encode()).hexdigest())
         compiler = shutil.which("g++") or shutil.which("c++")
         if compiler is None:
             raise NotImplementedError("fake_cupy runs a RawKernel with g++, which is not installed here")

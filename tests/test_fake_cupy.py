@@ -278,6 +278,26 @@ def test_kernels_with_64_bit_indices(monkeypatch, restore_precision):
     assert dnn_kernels.failure is None
 
 
+@pytest.mark.parametrize("index", ["int", "long long"])
+@pytest.mark.parametrize("real", ["float", "double"])
+def test_every_kernel_compiles_with_nvrtc_for_the_lent_gpus(real, index):
+    """The kernels' CUDA source as dnn_kernels hands it to CuPy, compiled by NVRTC (CuPy's
+    compiler; no GPU needed) for compute_90, in each precision and index width: every kernel the
+    Python code launches is in the PTX."""
+    import re
+    try:
+        ptx = fake_cupy.nvrtc_compile(f"typedef {real} real_t;\ntypedef {index} idx_t;\n{dnn_kernels._SOURCE}")
+    except NotImplementedError as e:
+        pytest.skip(str(e))
+    from dmlpy.builtins import dnn_winograd
+    with open(dnn_kernels.__file__) as fh:
+        launched = re.findall(r'_launch\(f?"(dmlpy_\w+?)(_\{alpha\})?"', fh.read())
+    names = {base + (f"_{alpha}" if templated else "") for base, templated in launched
+             for alpha in (dnn_winograd.POINTS if templated else [None])}
+    assert len(names) == 11
+    assert names <= set(re.findall(r"\.entry (\w+)\(", ptx))
+
+
 def test_a_kernel_that_does_not_compile_falls_back_to_the_cupy_code(monkeypatch, capfd, restore_precision):
     monkeypatch.setattr(dnn_kernels, "_SOURCE", dnn_kernels._SOURCE.replace("idx_t total", "idx_t total total"))
     monkeypatch.setattr(dnn_kernels, "_compiled", {})
