@@ -8,6 +8,7 @@ stops the running statement (or discards the pending input) and keeps the sessio
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from . import __version__
@@ -19,6 +20,8 @@ from .values import to_string
 
 PROMPT, CONTINUE = "dml> ", "...> "
 _VALUE = "dmlpyReplValue"
+# what Python's and R's users type to leave (DML has no such function; one the session defines wins)
+_EXIT = re.compile(r"\s*(quit|exit|q)\(\s*\)\s*;?\s*")
 
 
 def open_brackets(text: str) -> int:
@@ -127,10 +130,14 @@ class Repl:
             self.stdout.write(to_string(value).rstrip("\n") + "\n")
 
     # ------------------------------------------------------------ the loop
+    def _is_exit(self, text: str) -> bool:
+        m = _EXIT.fullmatch(text)
+        return m is not None and not any(m.group(1) in u.functions for u in self.session.main_units)
+
     def loop(self) -> int:
         self._setup_history()
         if self.interactive:
-            self.stdout.write(f"dmlpy {__version__} - DML on NumPy. Ctrl-D exits.\n")
+            self.stdout.write(f"dmlpy {__version__} - DML on NumPy. Ctrl-D or quit() exits.\n")
         buffer: list[str] = []
         while True:
             try:
@@ -151,6 +158,8 @@ class Repl:
             if open_brackets(text) > 0:
                 continue
             buffer = []
+            if self._is_exit(text):
+                return 0
             try:
                 self.execute(text)
             except DMLError as e:

@@ -73,3 +73,11 @@ def test_repl_on_a_pseudo_terminal():
     finally:
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_quit_exit_and_q_leave_unless_the_session_defines_them():
+    out, err = drive("x = 1\nprint(x)\nquit()\nprint(2)\n")
+    assert out == "1\n" and err == ""
+    assert drive("q();\nprint(2)\n") == ("", "")
+    out, err = drive("exit = function() { print(\"defined\") }\nexit()\nprint(3)\n")
+    assert out == "defined\n3\n" and err == ""
