@@ -22,7 +22,7 @@ from .builtins.construct import unique_first_occurrence
 from .builtins.dnn_conv import patch_cache
 from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle, unmangle
 from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
-from .parser import parse_file
+from .parser import gc_paused, parse_file
 from .validate import script_builtin_function
 from .values import DMLList, Frame, is_matrix, type_name
 
@@ -267,6 +267,10 @@ class Session:
         check_only: stop after validation and code generation (dmlpy --check); nothing is
         handed to Python's compiler and the session is left unchanged.
         """
+        with gc_paused():
+            return self._compile(program, args, check_only)
+
+    def _compile(self, program: A.Program, args: dict, check_only: bool):
         unit = self._new_unit(program.file, program)
         # functions defined earlier in this session stay callable from later chunks
         for prev in self.main_units:

@@ -187,3 +187,28 @@ def test_boolean_literals_carry_their_position():
     prog = dmlpy.parse("x = TRUE\ny = !FALSE")
     t, f = prog.statements[0].value, prog.statements[1].value.operand
     assert (t.value, t.line, t.col, f.value, f.line, f.col) == (True, 1, 5, False, 2, 6)
+
+
+def test_parsing_pauses_the_cyclic_garbage_collector_and_restores_it(monkeypatch):
+    import gc
+    seen = []
+
+    class Probe(P._ToAst):
+        def name(self, c):
+            seen.append(gc.isenabled())
+            return super().name(c)
+    parser = P.Parser(P.load_tables(str(P.GRAMMAR), "program"), Probe())
+    monkeypatch.setattr(P, "_parser", lambda start: parser)
+    assert gc.isenabled()
+    dmlpy.parse("x = y\n")
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(dmlpy.DMLError):
+        dmlpy.parse("x = (")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with P.gc_paused():
+            pass
+        assert not gc.isenabled()          # left as found
+    finally:
+        gc.enable()
