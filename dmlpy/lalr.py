@@ -9,7 +9,7 @@ maybe_placeholders=True does: a rule's children lose the tokens the grammar filt
 strings and terminals whose names start with '_'), gain a None for each absent [optional] part,
 take in the children of inlined rules (names starting with '_'), and a ?rule with a single child
 is that child; then the transformer's method named after the rule's alias or name builds the
-value. tests/test_lexer.py checks the ASTs against Lark's own parser over every DML file at hand.
+value. tests/test_lalr.py checks the ASTs against Lark's own parser over every DML file at hand.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import sys
 
 from .lexer import Lexer, Terminal, UnexpectedToken
 
-FORMAT = 1  # the layout of the stored data
+FORMAT = 2  # the layout of the stored data
 
 
 class _Inline:
@@ -38,6 +38,8 @@ class _Inline:
 
 def build_tables(grammar_text: str, start: str) -> dict:
     """Lark's LALR tables for the grammar, as plain data (dicts, lists, tuples, str, int)."""
+    import re
+
     from lark import Lark
     from lark.lexer import PatternStr
     from lark.parsers.lalr_analysis import Shift
@@ -59,11 +61,10 @@ def build_tables(grammar_text: str, start: str) -> dict:
             # a shift (or goto) is the new state, >= 0; a reduction is ~rule (< 0)
             states[s][str(sym)] = arg if action is Shift else ~rule_id(arg)
 
-    terminals = [(str(t.name), t.pattern.to_regexp(), t.priority, t.pattern.max_width,
-                  t.pattern.value if isinstance(t.pattern, PatternStr) else None) for t in lk.terminals]
+    terminals = [(str(t.name), t.pattern.to_regexp(), t.priority, t.pattern.max_width, len(t.pattern.value))
+                 for t in lk.terminals]
     # A literal that a regex terminal of the same priority matches whole (a keyword such as `if`,
     # which NAME matches) is found as that regex's match and retyped.
-    import re
     keywords = [(str(rt.name), st.pattern.value, str(st.name))
                 for rt in lk.terminals if not isinstance(rt.pattern, PatternStr)
                 for st in lk.terminals if isinstance(st.pattern, PatternStr) and st.priority == rt.priority

@@ -70,18 +70,17 @@ class UnexpectedToken(Exception):
 
 
 class Terminal:
-    """A terminal as lalr.py stores it: name, regular expression, priority and Lark's sort key."""
+    """A terminal as lalr.py stores it: name, regular expression, and what Lark's basic lexer
+    orders terminals by (priority, longest possible match, length of the pattern as written)."""
 
-    __slots__ = ("name", "regexp", "priority", "max_width", "literal")
+    __slots__ = ("name", "regexp", "priority", "max_width", "pattern_length")
 
-    def __init__(self, name, regexp, priority, max_width, literal):
-        self.name, self.regexp, self.priority, self.max_width = name, regexp, priority, max_width
-        self.literal = literal          # the text of a terminal defined by a string, else None
+    def __init__(self, name, regexp, priority, max_width, pattern_length):
+        self.name, self.regexp, self.priority = name, regexp, priority
+        self.max_width, self.pattern_length = max_width, pattern_length
 
     def sort_key(self):
-        # Lark's basic lexer: priority, then the longest possible match, then the pattern's length
-        width = len(self.literal) if self.literal is not None else len(self.regexp)
-        return (-self.priority, -self.max_width, -width, self.name)
+        return (-self.priority, -self.max_width, -self.pattern_length, self.name)
 
 
 class _Scanner:
@@ -113,6 +112,9 @@ class _Scanner:
 
 
 class Lexer:
+    """The grammar's terminals (with the keyword relation and the ignored terminals, as lalr.py
+    stores them) -> tokens of a text, for one parser."""
+
     def __init__(self, terminals: list[Terminal], keywords, ignore):
         self.terminals = terminals
         self.terminal_names = frozenset(t.name for t in terminals) | {"$END"}
