@@ -16,8 +16,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dmlpy", allow_abbrev=False,
         description="Run Apache SystemDS DML scripts in Python (NumPy, or CuPy with -gpu).",
-        epilog="With no script and a terminal on stdin, dmlpy starts a REPL; "
-               "with no script and piped stdin, it runs the DML read from stdin.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="With no script and a terminal on stdin, dmlpy starts a REPL; with no script and\n"
+               "piped stdin, it runs the DML read from stdin.\n\n"
+               "environment:\n"
+               "  DMLPY_GPU=1            as -gpu\n"
+               "  DMLPY_GPU_WINOGRAD=1|0 Winograd or im2col for 3x3/5x5 stride-1 convolutions on the\n"
+               "                         GPU (default: the faster, timed on each geometry's first use)\n"
+               "  DMLPY_GPU_KERNELS=0    CuPy code instead of dmlpy's CUDA kernels\n"
+               "  DMLPY_CACHE=DIR        where the parser's tables are kept (default ~/.cache/dmlpy)")
     p.add_argument("script", nargs="?", help="the .dml script to run")
     p.add_argument("-f", dest="file", metavar="SCRIPT", help="the .dml script to run (SystemDS's spelling)")
     p.add_argument("-c", dest="code", metavar="CODE", help="run DML code given on the command line")

@@ -102,6 +102,14 @@ def test_version():
     assert p.returncode == 0 and p.stdout.startswith("dmlpy ")
 
 
+def test_help_lists_the_flags_and_the_environment_variables():
+    p = dmlpy("--help")
+    assert p.returncode == 0 and p.stderr == ""
+    for text in ("-nvargs", "--precision {double,single}", "-gpu, --gpu", "\nenvironment:\n",
+                 "  DMLPY_GPU_WINOGRAD=1|0 Winograd or im2col", "  DMLPY_CACHE=DIR"):
+        assert text in p.stdout
+
+
 def test_usage_error_exit_2():
     p = dmlpy("--no-such-flag")
     assert p.returncode == 2
