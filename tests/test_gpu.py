@@ -99,17 +99,24 @@ def test_conv_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dtype, 
     assert dnn_kernels.failure is None          # the kernels ran (they fall back with a warning)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("geo", ga.WINOGRAD_GEOMETRIES)
-def test_winograd_convolutions_agree_with_numpy(geo, dtype, monkeypatch):
+def _assert_conv_results_agree_with_numpy(geo, dtype):
+    """conv2d and both gradients of one geometry: NumPy's results, then the device's (relative to
+    each result's largest value: Winograd's rounding differs from the GEMM's)."""
     calls = ga.conv_calls(geo, dtype)
+    backend.use_numpy()
     reference = calls(lambda a: a)
     backend.use_cupy()
-    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
     got = ga.device_results(calls, dtype)
     tol = 1e-9 if dtype == np.float64 else 1e-4
     for name, want in reference.items():
         np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("geo", ga.WINOGRAD_GEOMETRIES)
+def test_winograd_convolutions_agree_with_numpy(geo, dtype, monkeypatch):
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
+    _assert_conv_results_agree_with_numpy(geo, dtype)
     assert dnn_kernels.failure is None
 
 
@@ -120,15 +127,8 @@ def test_the_default_times_both_convolution_paths_and_agrees_with_numpy(dtype, m
     from dmlpy.builtins import dnn_conv
     monkeypatch.delenv("DMLPY_GPU_WINOGRAD", raising=False)
     monkeypatch.setattr(dnn_conv, "conv_paths", dnn_conv.ConvPathChooser())
-    tol = 1e-9 if dtype == np.float64 else 1e-4
     for geo in ga.WINOGRAD_GEOMETRIES:
-        calls = ga.conv_calls(geo, dtype)
-        backend.use_numpy()
-        reference = calls(lambda a: a)
-        backend.use_cupy()
-        got = ga.device_results(calls, dtype)
-        for name, want in reference.items():
-            np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=name)
+        _assert_conv_results_agree_with_numpy(geo, dtype)
     choices = list(dnn_conv.conv_paths.choices.values())
     assert len(choices) == len(ga.WINOGRAD_GEOMETRIES)
     assert all(c["im2col_ms"] > 0 and c["winograd_ms"] is not None and c["winograd_ms"] > 0 for c in choices)
