@@ -32,16 +32,14 @@ def take_warnings() -> list[str]:
 
 
 class Token(str):
-    """A token: its text (the str itself), its terminal's name and where it lies (1-based line and
-    column; end_column is the column just after it)."""
+    """A token: its text (the str itself), its terminal's name and where it starts (1-based line
+    and column)."""
 
-    __slots__ = ("type", "start_pos", "line", "column", "end_line", "end_column", "end_pos")
+    __slots__ = ("type", "line", "column")
 
-    def __new__(cls, type, value, start_pos=None, line=None, column=None, end_line=None,
-                end_column=None, end_pos=None):
+    def __new__(cls, type, value, line, column):
         tok = str.__new__(cls, value)
-        tok.type, tok.start_pos, tok.line, tok.column = type, start_pos, line, column
-        tok.end_line, tok.end_column, tok.end_pos = end_line, end_column, end_pos
+        tok.type, tok.line, tok.column = type, line, column
         return tok
 
     @property
@@ -153,8 +151,7 @@ class Lexer:
                     bad = m.end()
                     raise UnexpectedCharacter(text, bad, 1 + count("\n", 0, bad), bad - text.rfind("\n", 0, bad))
                 line += count("\n", m.start(), end)
-                col = end - text.rfind("\n", 0, end)
-                yield Token("$END", "", end, line, col, line, col, end)
+                yield Token("$END", "", line, end - text.rfind("\n", 0, end))
                 return
             start, pos = m.span(kind)
             if count("\n", m.start(), start):  # newlines in the skipped text
@@ -172,13 +169,10 @@ class Lexer:
                 continue
             if kind == "LSQB" and after_name_line != line:
                 kind = "_LIST_OPEN"
+            yield Token(kind, value, line, col)
             if "\n" in value:  # a string over several lines
-                first = line
                 line += value.count("\n")
                 line_start = start + value.rindex("\n") + 1
-                yield Token(kind, value, start, first, col, line, pos - line_start + 1, pos)
-            else:
-                yield Token(kind, value, start, line, col, line, col + len(value), pos)
             after_name_line = line if kind == "NAME" else 0
 
     def _in_context(self, kind, value, text, start, line, line_start, states, position):
@@ -186,7 +180,7 @@ class Lexer:
         scanner = self._state_scanner(states, position)
         m = scanner.match(text, start)
         if m.lastgroup is None or m.start(m.lastgroup) != start:
-            raise UnexpectedToken(Token(kind, value, start, line, start - line_start + 1),
+            raise UnexpectedToken(Token(kind, value, line, start - line_start + 1),
                                   [n for n in states[position] if n in self.terminal_names])
         value = m.group(m.lastgroup)
         return scanner.token_type(m.lastgroup, value), value

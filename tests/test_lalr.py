@@ -32,8 +32,15 @@ class _ReferencePostLex:
             if kind == "LSQB" and not (prev is not None and prev.type == "NAME" and prev.end_line == tok.line):
                 kind = "_LIST_OPEN"
             prev = tok
-            yield Token(kind, str(tok), tok.start_pos, tok.line, tok.column, tok.end_line, tok.end_column,
-                        tok.end_pos)
+            out = _ReferenceToken(kind, str(tok), tok.line, tok.column)
+            # (what Lark reads of the last token to place its end-of-input token)
+            out.start_pos, out.end_line, out.end_column, out.end_pos = \
+                tok.start_pos, tok.end_line, tok.end_column, tok.end_pos
+            yield out
+
+
+class _ReferenceToken(Token):
+    __slots__ = ("start_pos", "end_line", "end_column", "end_pos")
 
 
 @pytest.fixture(scope="module")
