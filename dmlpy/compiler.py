@@ -445,7 +445,9 @@ class Compiler(Resolver, TypeInference):
                                    f"(options: {', '.join(sorted(_LOOP_OPTIONS))})", opt, unit)
             if s.parfor and not any(o.name == "check" and isinstance(o.value, A.IntLit) and o.value.value == 0
                                     for o in s.options):
-                carried = loop_carried_variables(s.body, lambda name: scope.type(name) == "m")
+                # (a variable whose static type is unknown may be a matrix: its += is then an
+                # aggregation, which SystemDS, knowing the type, accepts)
+                carried = loop_carried_variables(s.body, lambda name: scope.type(name) in ("m", "?"))
                 if carried:
                     raise self.err("parfor loop dependency analysis: inter-iteration (loop-carried) dependencies "
                                    f"for variable(s) {', '.join(sorted(carried))}; make the iterations independent "

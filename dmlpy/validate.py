@@ -49,7 +49,7 @@ def script_builtin_function(script, name: str):
 def loop_carried_variables(body, is_matrix=lambda name: False) -> set[str]:
     """Variables a parfor body reads before it assigns them in the same iteration, and assigns:
     their value flows from one iteration to the next (SystemDS rejects such a parfor).
-    is_matrix(name): whether a variable is (statically) a matrix."""
+    is_matrix(name): whether a variable may be a matrix (statically)."""
     assigned: set[str] = set()
 
     def collect_assigned(stmts):
