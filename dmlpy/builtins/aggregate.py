@@ -367,6 +367,9 @@ def quantile(X, a, b=None):
     W, P = (None, a) if b is None else (a, b)
     v, w = _pick_rows("quantile", X, W)
     if is_matrix(P):
+        if P.shape[1] != 1:         # (as SystemDS: a row of probabilities is an error too)
+            raise DMLRuntimeError(f"quantile(): several quantiles need a column vector of probabilities, "
+                                  f"not a {P.shape[0]}x{P.shape[1]} matrix")
         return _picks(v, w, P)
     q = as_float(P, "quantile's p")
     if not 0 <= q <= 1:
