@@ -402,6 +402,8 @@ def remove(target, pos):
 
 @builtin("append")
 def append(target, value):
+    """A list with one more element; for strings, the two joined by a line break; for matrices,
+    cbind (append's old meaning, which SystemDS keeps)."""
     if type(target) is DMLList:
         out = target.copy()
         out.items.append(value)
@@ -409,5 +411,10 @@ def append(target, value):
             out.names.append(str(len(out.items)))
         return out
     if type(target) is str:
-        return target + to_string(value)
-    raise DMLRuntimeError(f"append() needs a list, not a {type_name(target)}")
+        if type(value) is not str:
+            raise DMLRuntimeError(f"append() of a string takes a string, not a {type_name(value)}")
+        return target + "\n" + value
+    if is_matrix(target):
+        from .construct import _bind
+        return _bind("append", (target, value), 1)
+    raise DMLRuntimeError(f"append() needs a list, a string or a matrix, not a {type_name(target)}")
