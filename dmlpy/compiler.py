@@ -233,6 +233,8 @@ class Compiler(Resolver, TypeInference):
         if t is A.Unary:
             x = self.expr(e.operand, scope, unit)
             ot = self.expr_type(e.operand, scope, unit)
+            if e.op == "-" and ot == "b":
+                raise self.err("unary minus is not defined for a boolean", e, unit)
             if e.op == "+":
                 return x
             if e.op == "-":
@@ -248,6 +250,8 @@ class Compiler(Resolver, TypeInference):
             if e.op == "&&":
                 raise self.err("conditional AND (&&) is not supported by SystemDS: use &", e, unit)
             if e.op in _ARITH and (ta == "b" or tb == "b") and not (e.op == "+" and "s" in (ta, tb)):
+                if ta == "b" and tb == "b":     # SystemDS computes between two booleans, as doubles
+                    return f"{_HELPERS[e.op]}(float({a}), float({b}))"
                 raise self.err(f"operator {e.op} is not defined for boolean operands "
                                f"({TYPE_WORDS.get(ta, 'unknown')} {e.op} {TYPE_WORDS.get(tb, 'unknown')})",
                                e, unit)

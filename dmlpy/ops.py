@@ -53,6 +53,14 @@ def _reject_bool(op, a, b):
     raise DMLRuntimeError(f"operator {op} is not defined for boolean operands ({type_name(a)} {op} {type_name(b)})")
 
 
+def _with_booleans(op, fn, a, b):
+    """Arithmetic where an operand is a boolean: SystemDS computes between two booleans (on 1.0
+    and 0.0, giving a double) and rejects a boolean with anything else."""
+    if type(a) is bool and type(b) is bool:
+        return fn(float(a), float(b))
+    _reject_bool(op, a, b)
+
+
 def _scalar_operand(op, v):
     t = type(v)
     if t is bool and op in ("+", "-", "*", "/", "^", "%%", "%/%"):
@@ -95,7 +103,7 @@ def add(a, b):
             raise _bad_operands("+", a, b)
         return (a if ta is str else format_scalar(a)) + (b if tb is str else format_scalar(b))
     if ta is bool or tb is bool:
-        _reject_bool("+", a, b)
+        return _with_booleans("+", add, a, b)
     if ta is _ND and tb is _ND and a.shape == b.shape:
         return a + b
     return _mat_binary("+", backend.xp.add, a, b)
@@ -106,7 +114,7 @@ def sub(a, b):
     if (ta is int or ta is float) and (tb is int or tb is float):
         return a - b
     if ta is bool or tb is bool:
-        _reject_bool("-", a, b)
+        return _with_booleans("-", sub, a, b)
     if ta is _ND and tb is _ND and a.shape == b.shape:
         return a - b
     return _mat_binary("-", backend.xp.subtract, a, b)
@@ -117,7 +125,7 @@ def mul(a, b):
     if (ta is int or ta is float) and (tb is int or tb is float):
         return a * b
     if ta is bool or tb is bool:
-        _reject_bool("*", a, b)
+        return _with_booleans("*", mul, a, b)
     if ta is _ND and (tb is float or tb is int):
         return a * b
     if tb is _ND and (ta is float or ta is int):
@@ -141,7 +149,7 @@ def scalar_div(a, b):
 def div(a, b):
     ta, tb = type(a), type(b)
     if ta is bool or tb is bool:
-        _reject_bool("/", a, b)
+        return _with_booleans("/", div, a, b)
     if (ta is int or ta is float) and (tb is int or tb is float):
         if b == 0:
             return scalar_div(float(a), float(b))
@@ -167,7 +175,7 @@ def scalar_pow(a, b) -> float:
 def pow_(a, b):
     ta, tb = type(a), type(b)
     if ta is bool or tb is bool:
-        _reject_bool("^", a, b)
+        return _with_booleans("^", pow_, a, b)
     if (ta is int or ta is float) and (tb is int or tb is float):
         return scalar_pow(a, b)
     if ta is _ND and (tb is int or tb is float) and b == 2:
@@ -185,9 +193,11 @@ def _int_mod(a: int, b: int) -> int:
 def mod(a, b):
     """%%: the remainder takes the sign of the dividend (as SystemDS computes it)."""
     ta, tb = type(a), type(b)
-    if (ta is int or ta is bool) and (tb is int or tb is bool):
-        return _int_mod(int(a), int(b))
-    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+    if ta is bool or tb is bool:
+        return _with_booleans("%%", mod, a, b)
+    if ta is int and tb is int:
+        return _int_mod(a, b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
         if b == 0:
             return math.nan
         return math.fmod(a, b)
@@ -197,12 +207,14 @@ def mod(a, b):
 def intdiv(a, b):
     """%/%: the quotient truncated toward zero (as SystemDS computes it)."""
     ta, tb = type(a), type(b)
-    if (ta is int or ta is bool) and (tb is int or tb is bool):
+    if ta is bool or tb is bool:
+        return _with_booleans("%/%", intdiv, a, b)
+    if ta is int and tb is int:
         if b == 0:
             raise DMLRuntimeError(f"integer division {a} %/% 0: the result overflows a 64-bit integer")
-        q = abs(int(a)) // abs(int(b))
+        q = abs(a) // abs(b)
         return q if (a >= 0) == (b > 0) else -q
-    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+    if (ta is int or ta is float) and (tb is int or tb is float):
         q = scalar_div(float(a), float(b))
         return float(math.trunc(q)) if math.isfinite(q) else q
     xp = backend.xp
@@ -213,8 +225,6 @@ def neg(a):
     t = type(a)
     if t is int or t is float:
         return -a
-    if t is bool:
-        return -int(a)
     if _ismat(a):
         return -a
     raise DMLRuntimeError(f"unary minus is not defined for a {type_name(a)}")

@@ -145,6 +145,8 @@ class TypeInference:
             return "m" if (a in NUMERIC or a == "m") and (b in NUMERIC or b == "m") else "?"
         if op == "+" and (a == "s" or b == "s"):
             return "s"
+        if a == "b" and b == "b":       # arithmetic between two booleans gives a double
+            return "d"
         if a in NUMERIC and b in NUMERIC:
             if op in ("/", "^"):
                 return "d"
