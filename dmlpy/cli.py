@@ -5,6 +5,7 @@ Exit codes: 0 success; 1 runtime error or stop(); 2 syntax, validation or usage 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
@@ -78,6 +79,11 @@ def main(argv=None) -> int:
         sys.stdout.flush()
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # whoever read the output has gone (dmlpy ... | head): stop quietly, as command-line
+        # tools do; stdout goes to /dev/null so that Python's own last flush does not fail too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141          # 128 + SIGPIPE: what a shell reports for a tool the signal stopped
     except Exception:
         sys.stdout.flush()
         if debug:

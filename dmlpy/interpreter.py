@@ -344,7 +344,7 @@ class Session:
             return fn(self.variables, *fn_args) if not fn_args else fn(*fn_args)
         except DMLError as e:
             raise self.locate(e, e.__traceback__) from None
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BrokenPipeError):    # (the reader of our output went away)
             raise
         except RecursionError as e:
             raise self.locate(DMLRuntimeError("function calls nested too deeply (infinite recursion?)"),

@@ -102,6 +102,18 @@ def test_version():
     assert p.returncode == 0 and p.stdout.startswith("dmlpy ")
 
 
+def test_a_reader_that_stops_early_stops_dmlpy_quietly():
+    """dmlpy ... | head: once the pipe's reader has gone, dmlpy stops without an error message,
+    with the exit status of a tool stopped by SIGPIPE (141)."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen([sys.executable, "-m", "dmlpy", "-c", "for (i in 1:1000000) { print(i) }"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert p.stdout.readline() == b"1\n"
+    p.stdout.close()
+    assert p.wait(timeout=60) == 141
+    assert p.stderr.read() == b""
+
+
 def test_help_lists_the_flags_and_the_environment_variables():
     p = dmlpy("--help")
     assert p.returncode == 0 and p.stderr == ""
