@@ -200,7 +200,9 @@ def nrow(X):
         return int(X.shape[0])
     if type(X) is Frame:
         return len(X.columns[0]) if X.columns else 0
-    raise DMLRuntimeError(f"nrow() needs a matrix or frame, not a {type_name(X)}")
+    if type(X) is DMLList:          # (SystemDS: a list is a column of its elements)
+        return len(X.items)
+    raise DMLRuntimeError(f"nrow() needs a matrix, frame or list, not a {type_name(X)}")
 
 
 @builtin("ncol")
@@ -209,7 +211,9 @@ def ncol(X):
         return int(X.shape[1])
     if type(X) is Frame:
         return len(X.columns)
-    raise DMLRuntimeError(f"ncol() needs a matrix or frame, not a {type_name(X)}")
+    if type(X) is DMLList:
+        return 1
+    raise DMLRuntimeError(f"ncol() needs a matrix, frame or list, not a {type_name(X)}")
 
 
 @builtin("length")
@@ -405,10 +409,10 @@ def append(target, value):
     """A list with one more element; for strings, the two joined by a line break; for matrices,
     cbind (append's old meaning, which SystemDS keeps)."""
     if type(target) is DMLList:
+        if target.names is not None:        # (a named element is added by L["name"] = value)
+            raise DMLRuntimeError("append(): cannot add an unnamed element to a named list")
         out = target.copy()
         out.items.append(value)
-        if out.names is not None:
-            out.names.append(str(len(out.items)))
         return out
     if type(target) is str:
         if type(value) is not str:
