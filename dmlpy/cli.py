@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
                "  DMLPY_CACHE=DIR        where the parser's tables are kept (default ~/.cache/dmlpy)")
     p.add_argument("script", nargs="?", help="the .dml script to run")
     p.add_argument("-f", dest="file", metavar="SCRIPT", help="the .dml script to run (SystemDS's spelling)")
-    p.add_argument("-c", dest="code", metavar="CODE", help="run DML code given on the command line")
+    p.add_argument("-c", "-s", dest="code", metavar="CODE",
+                   help="run DML code given on the command line (-s: SystemDS's spelling)")
     p.add_argument("-args", dest="args", nargs="*", default=None, metavar="VALUE",
                    help="positional parameters $1, $2, ...")
     p.add_argument("-nvargs", dest="nvargs", nargs="*", default=None, metavar="NAME=VALUE",
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-stats", "--stats", dest="stats", nargs="?", const=10, type=int, default=None, metavar="N",
                    help="print total time and the N heaviest builtins/operators (default 10)")
     p.add_argument("--check", action="store_true", help="parse and validate only, do not run")
-    p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    p.add_argument("--debug", "-debug", action="store_true", help="show Python tracebacks on errors")
     p.add_argument("--precision", choices=["double", "single"], default="double",
                    help="floating-point precision of matrices (default double)")
     p.add_argument("-gpu", "--gpu", dest="gpu", action="store_true",
@@ -45,7 +46,24 @@ def _parser() -> argparse.ArgumentParser:
                    help="with -gpu and --precision single: TF32 tensor cores for matrix products")
     p.add_argument("-exec", dest="exec_mode", default=None, help="accepted for SystemDS compatibility (ignored)")
     p.add_argument("--version", action="version", version=f"dmlpy {__version__}")
+    p.add_argument("-help", action="help", help=argparse.SUPPRESS)
+    # SystemDS options that have no meaning here: accepted, so that a systemds command line runs
+    # unchanged, with a warning (a -seed in particular does not make rand() reproducible here)
+    for flag, takes in _IGNORED_SYSTEMDS_OPTIONS.items():
+        kind = {"value": {}, "optional value": {"nargs": "?", "const": True},
+                "no value": {"action": "store_const", "const": True}}[takes]
+        p.add_argument(flag, dest="ignored_" + flag[1:], default=None, help=argparse.SUPPRESS, **kind)
     return p
+
+
+_IGNORED_SYSTEMDS_OPTIONS = {"-explain": "optional value", "-config": "value", "-seed": "value",
+                             "-mem": "no value", "-lineage": "optional value"}
+
+
+def _warn_ignored(opts) -> None:
+    for flag in _IGNORED_SYSTEMDS_OPTIONS:
+        if getattr(opts, "ignored_" + flag[1:]) is not None:
+            print(f"dmlpy: warning: SystemDS's {flag} has no effect here (ignored)", file=sys.stderr)
 
 
 def _named_args(items) -> dict:
@@ -67,6 +85,7 @@ def main(argv=None) -> int:
     except SystemExit as e:
         return 0 if e.code == 0 else 2
     debug = opts.debug
+    _warn_ignored(opts)
     try:
         return _run(opts)
     except DMLError as e:

@@ -114,6 +114,22 @@ def test_a_reader_that_stops_early_stops_dmlpy_quietly():
     assert p.stderr.read() == b""
 
 
+def test_a_systemds_command_line_runs_unchanged(tmp_path):
+    """SystemDS's -s (inline script), -help and -debug work; its options without meaning here are
+    accepted with a warning each."""
+    assert dmlpy("-s", "print(6 * 7)").stdout == "42\n"
+    assert dmlpy("-help").returncode == 0 and dmlpy("-help").stdout.startswith("usage: dmlpy")
+    script = tmp_path / "s.dml"
+    script.write_text("x = nope + 1\n")
+    assert "Traceback" in dmlpy("-debug", "-f", str(script)).stderr
+    script.write_text("print($n + 1)\n")
+    p = dmlpy("-exec", "singlenode", "-explain", "hops", "-config", "SystemDS-config.xml", "-seed", "7",
+              "-mem", "-lineage", "-f", str(script), "-nvargs", "n=2")
+    assert (p.returncode, p.stdout) == (0, "3\n")
+    assert p.stderr.splitlines() == [f"dmlpy: warning: SystemDS's {flag} has no effect here (ignored)"
+                                     for flag in ("-explain", "-config", "-seed", "-mem", "-lineage")]
+
+
 def test_help_lists_the_flags_and_the_environment_variables():
     p = dmlpy("--help")
     assert p.returncode == 0 and p.stderr == ""
