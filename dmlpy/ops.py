@@ -434,17 +434,12 @@ def set_index(X, rl, ru, cl, cu, value, name="matrix"):
 
 def list_set_index(L, lo, hi, value, name="list"):
     out = L.copy()
-    if type(lo) is str:
+    if type(lo) is str:     # (as in SystemDS, a name updates an element; it does not add one)
         if out.names is None:
-            if len(out.items) == 0:
-                out.names = []
-            else:
-                raise DMLRuntimeError(f"cannot add the named element '{lo}' to the unnamed list {name}")
-        if lo in out.names:
-            out.items[out.names.index(lo)] = value
-        else:
-            out.items.append(value)
-            out.names.append(lo)
+            raise DMLRuntimeError(f"cannot index the unnamed list {name} by the name '{lo}'")
+        if lo not in out.names:
+            raise DMLRuntimeError(f"the list {name} has no element named '{lo}'")
+        out.items[out.names.index(lo)] = value
         return out
     l = _bound(lo, "list index")
     if hi is not SAME and hi is not None and _bound(hi, "list index") != l:
