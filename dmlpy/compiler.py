@@ -42,6 +42,8 @@ _LOOP_OPTIONS = {"check", "par", "mode", "opt", "log", "taskpartitioner", "tasks
                  "resultmerge", "profile"}
 _ARITH = {"+", "-", "*", "/", "^", "%%", "%/%"}
 _NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+# static types by data type (unknown ones, "?" and "n", are not listed)
+_DATA_KIND = {"i": "scalar", "d": "scalar", "b": "scalar", "s": "scalar", "m": "matrix", "l": "list"}
 
 
 @lru_cache(maxsize=None)
@@ -537,6 +539,10 @@ class Compiler(Resolver, TypeInference):
             if type_of_spec(r.type) == "i" and scope.type(r.name) == "d":
                 raise self.err(f"function {fd.name}(): output '{r.name}' is declared int but holds a double "
                                "(a double is not cast to int implicitly)", r, unit)
+            declared, held = _DATA_KIND.get(type_of_spec(r.type)), _DATA_KIND.get(scope.type(r.name))
+            if declared and held and declared != held:      # (SystemDS checks this when it compiles)
+                raise self.err(f"function {fd.name}(): output '{r.name}' is declared a {declared} "
+                               f"but holds a {held}", r, unit)
         if not rets:
             em.line("return None", loc)
         elif len(rets) == 1:
