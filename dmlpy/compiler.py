@@ -34,9 +34,11 @@ _HELPERS = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "^": "_pow", "%%
 
 # Scalar parameters and results are cast to their declared value type, as SystemDS does.
 _SCALAR_CASTS = {("scalar", "double"): "_cast_double", ("scalar", "int"): "_cast_int",
-                 ("scalar", "boolean"): "_cast_boolean"}
+                 ("scalar", "boolean"): "_cast_boolean", ("scalar", "string"): "_cast_string"}
 # ... and where a function is not one statement block, arguments only between int and double
-_NUMBER_CASTS = {("scalar", "double"): "_number_to_double", ("scalar", "int"): "_number_to_int"}
+# (a string given for a number or boolean is refused: see interpreter._no_string)
+_NUMBER_CASTS = {("scalar", "double"): "_number_to_double", ("scalar", "int"): "_number_to_int",
+                 ("scalar", "boolean"): "_boolean_as_given"}
 _NUMBER = {"i", "d", "n"}
 _LOOP_OPTIONS = {"check", "par", "mode", "opt", "log", "taskpartitioner", "tasksize", "datapartitioner",
                  "resultmerge", "profile"}

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle,
 from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
 from .parser import gc_paused, parse_file
 from .validate import script_builtin_function
-from .values import DMLList, Frame, is_matrix, type_name
+from .values import DMLList, Frame, a_type_name, format_scalar, is_matrix, with_article
 
 SHIPPED_SCRIPTS = Path(__file__).resolve().parent / "scripts"
 if not SHIPPED_SCRIPTS.is_dir():        # running from a source checkout
@@ -33,6 +35,15 @@ if not SHIPPED_SCRIPTS.is_dir():        # running from a source checkout
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 _MISSING = object()
+# NumPy's words for an array it cannot even describe (a ValueError, where a large one is a MemoryError)
+# Python's words where a number does not convert: a builtin that did not check its argument first
+_NUMBER_CONVERSIONS = (
+    ("cannot convert float NaN to integer", "NaN given where an integer is needed"),
+    ("cannot convert float infinity to integer", "Infinity given where an integer is needed"),
+    ("int too large to convert to float", "an integer too large for a double"),
+    ("too large to convert to C", "a number too large for a 64-bit integer"),
+)
+_TOO_LARGE = re.compile(r"array is too big|Maximum allowed (dimension|size) exceeded")
 
 
 def _export(local_vars: dict, env: dict) -> None:
@@ -51,9 +62,16 @@ def _exists(py_name: str, frame_locals: dict) -> bool:
 # its declared scalar types (static checks catch it where the argument's type is known).
 
 def _not_a_scalar(v, declared: str):
-    if type(v) is str:
-        return v
-    raise DMLRuntimeError(f"a {declared} scalar is declared here, but a {type_name(v)} is given")
+    raise DMLRuntimeError(f"{with_article(declared)} scalar is declared here, but {a_type_name(v)} is given")
+
+
+def _parsed_number(v: str, declared: str) -> float:
+    """A string cast to a declared int or double, as SystemDS casts it (Java's parseDouble)."""
+    try:
+        return float(v)
+    except ValueError:
+        raise DMLRuntimeError(f"{with_article(declared)} scalar is declared here, "
+                              f"but the string \"{v}\" given is not a number") from None
 
 
 def _cast_double(v):
@@ -62,6 +80,8 @@ def _cast_double(v):
         return v
     if t is int or t is bool:
         return float(v)
+    if t is str:
+        return _parsed_number(v, "double")
     return _not_a_scalar(v, "double")
 
 
@@ -73,21 +93,9 @@ def _cast_int(v):
         return int(v) if v == v and v not in (math.inf, -math.inf) else v
     if t is bool:
         return int(v)
+    if t is str:
+        return _cast_int(_parsed_number(v, "int"))
     return _not_a_scalar(v, "int")
-
-
-def _number_to_double(v):
-    t = type(v)
-    if t is float or t is bool:
-        return v
-    return float(v) if t is int else _not_a_scalar(v, "double")
-
-
-def _number_to_int(v):
-    t = type(v)
-    if t is int or t is bool:
-        return v
-    return _cast_int(v) if t is float else _not_a_scalar(v, "int")
 
 
 def _cast_boolean(v):
@@ -96,7 +104,48 @@ def _cast_boolean(v):
         return v
     if t is int or t is float:
         return v != 0
+    if t is str:
+        return v.lower() == "true"      # (Java's parseBoolean: any other text is FALSE)
     return _not_a_scalar(v, "boolean")
+
+
+def _cast_string(v):
+    t = type(v)
+    if t is str:
+        return v
+    if t is int or t is float or t is bool:
+        return format_scalar(v)
+    return _not_a_scalar(v, "string")
+
+
+# Functions of more than one statement block: SystemDS converts arguments between int and double
+# only, and passes a string given for a number or boolean on as it is, to operators that then
+# treat it as a string. dmlpy's compiled body relies on the declared type, so it refuses the string.
+
+def _no_string(v, declared: str):
+    if type(v) is str:
+        raise DMLRuntimeError(f"{with_article(declared)} scalar is declared here, but the "
+                              f"string \"{v}\" is given (only a function of one statement block casts it)")
+    return _not_a_scalar(v, declared)
+
+
+def _number_to_double(v):
+    t = type(v)
+    if t is float or t is bool:
+        return v
+    return float(v) if t is int else _no_string(v, "double")
+
+
+def _number_to_int(v):
+    t = type(v)
+    if t is int or t is bool:
+        return v
+    return _cast_int(v) if t is float else _no_string(v, "int")
+
+
+def _boolean_as_given(v):
+    t = type(v)
+    return v if t is bool or t is int or t is float else _no_string(v, "boolean")
 
 
 def static_type(v) -> str:
@@ -165,8 +214,9 @@ class Session:
         g = {
             "__builtins__": __builtins__, "_ctx": self.ctx, "_MISSING": _MISSING, "_export": _export,
             "_NAN": math.nan, "_INF": math.inf, "_PI": math.pi, "_DMLList": DMLList, "_SAME": ops.SAME,
-            "_exists": _exists, "_unique_first_occurrence": unique_first_occurrence, "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean,
+            "_exists": _exists, "_unique_first_occurrence": unique_first_occurrence, "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean, "_cast_string": _cast_string,
             "_number_to_double": _number_to_double, "_number_to_int": _number_to_int,
+            "_boolean_as_given": _boolean_as_given,
             "_add": ops.add, "_sub": ops.sub, "_mul": ops.mul, "_div": ops.div, "_pow": ops.pow_,
             "_mod": ops.mod, "_intdiv": ops.intdiv, "_matmul": ops.matmul, "_neg": ops.neg,
             "_lt": ops.lt, "_le": ops.le, "_gt": ops.gt, "_ge": ops.ge, "_eq": ops.eq, "_ne": ops.ne,
@@ -341,7 +391,10 @@ class Session:
 
     def execute(self, fn, *fn_args):
         try:
-            return fn(self.variables, *fn_args) if not fn_args else fn(*fn_args)
+            with warnings.catch_warnings():
+                # NumPy warns of empty slices and the like where DML quietly gives NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return fn(self.variables, *fn_args) if not fn_args else fn(*fn_args)
         except DMLError as e:
             raise self.locate(e, e.__traceback__) from None
         except (KeyboardInterrupt, BrokenPipeError):    # (the reader of our output went away)
@@ -359,8 +412,12 @@ class Session:
             name = getattr(e, "name", None) or str(e).split("'")[1] if "'" in str(e) else str(e)
             if name.startswith("v_"):
                 return DMLRuntimeError(f"variable '{unmangle(name)}' is used before it is assigned")
-        if isinstance(e, MemoryError):
-            return DMLRuntimeError("out of memory")
+        if isinstance(e, MemoryError) or (isinstance(e, ValueError) and _TOO_LARGE.search(str(e))):
+            return DMLRuntimeError("out of memory (a matrix too large to allocate)")
+        if isinstance(e, (ValueError, OverflowError)):
+            for pattern, message in _NUMBER_CONVERSIONS:
+                if pattern in str(e):
+                    return DMLRuntimeError(message)
         if isinstance(e, np.linalg.LinAlgError):
             return DMLRuntimeError(f"linear algebra: {e}")
         return DMLRuntimeError(f"internal error ({e.__class__.__name__}: {e})")
@@ -425,13 +482,22 @@ class Session:
         unknown = [n for n in named if n not in params]
         if unknown:
             raise DMLRuntimeError(f"eval(): {name}() has no parameter '{unknown[0]}'")
+        if len(positional) > len(params):
+            raise DMLRuntimeError(f"eval(): {name}() takes {len(params)} argument{'s' * (len(params) != 1)}, "
+                                  f"but {len(positional)} are given")
+        twice = [n for n in params[:len(positional)] if n in named]
+        if twice:
+            raise DMLRuntimeError(f"eval(): {name}()'s parameter '{twice[0]}' is given twice")
+        missing = [p.name for p in fi.node.params[len(positional):] if p.default is None and p.name not in named]
+        if missing:
+            raise DMLRuntimeError(f"eval(): {name}() needs a value for its parameter '{missing[0]}'")
         given = list(zip(fi.node.params, positional)) + [(p, named[p.name]) for p in fi.node.params
                                                          if p.name in named]
         for p, v in given:
             # (the compiled body trusts its declared scalar types; SystemDS computes garbage here)
             if p.type.data_type == "scalar" and not isinstance(v, (bool, int, float, str)):
                 raise DMLRuntimeError(f"eval(): {name}() parameter {p.name} is a {p.type.value_type} "
-                                      f"scalar, but a {type_name(v)} is given")
+                                      f"scalar, but {a_type_name(v)} is given")
         fn = self.globals[fi.py_name]
         return fn(*positional, **{mangle(n): v for n, v in named.items()})
 

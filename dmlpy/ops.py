@@ -15,7 +15,7 @@ import numpy as np
 
 from . import backend
 from .errors import DMLRuntimeError
-from .values import DMLList, as_int, format_scalar, type_name
+from .values import DMLList, a_type_name, as_int, format_scalar, type_name
 
 np.seterr(all="ignore")     # DML gives Infinity/NaN, never a warning
 
@@ -23,8 +23,7 @@ _ND = np.ndarray
 # NumPy's C function behind its __array_function__ dispatcher: ndarray operands need no dispatch
 _np_dot = getattr(np.dot, "_implementation", np.dot)
 _NUM = (int, float, bool)
-_OPNAME = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "^", "%%": "%%", "%/%": "%/%",
-           "<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!=", "&": "&", "|": "|"}
+_ARITHMETIC = frozenset(("+", "-", "*", "/", "^", "%%", "%/%"))
 
 
 def _ismat(v) -> bool:
@@ -63,15 +62,18 @@ def _with_booleans(op, fn, a, b):
 
 def _scalar_operand(op, v):
     t = type(v)
-    if t is bool and op in ("+", "-", "*", "/", "^", "%%", "%/%"):
+    if t is bool and op in _ARITHMETIC:
         raise DMLRuntimeError(f"operator {op} is not defined for a boolean operand")
     if t is int or t is float or t is bool:
         return v
-    raise DMLRuntimeError(f"operator {op} is not defined for a {type_name(v)} operand")
+    if t is str and op in _ARITHMETIC:      # (SystemDS's own words for it)
+        raise DMLRuntimeError(f"arithmetic '{op}' is not supported over string inputs")
+    raise DMLRuntimeError(f"operator {op} is not defined for {a_type_name(v)} operand")
 
 
 def _mat_binary(op, fn, a, b, as_double=False):
-    """Apply fn to matrix/scalar operands with DML's rules; returns a matrix."""
+    """Apply fn to matrix/scalar operands with DML's rules; returns a matrix. The callers take
+    two numbers themselves, so here at least one operand must be a matrix."""
     if _ismat(a):
         if _ismat(b):
             check_conformant(op, a, b)
@@ -79,6 +81,9 @@ def _mat_binary(op, fn, a, b, as_double=False):
             b = _scalar_operand(op, b)
     else:
         a = _scalar_operand(op, a)
+        if not _ismat(b):
+            _scalar_operand(op, b)
+            raise _bad_operands(op, a, b)
     r = fn(a, b)
     if as_double or r.dtype != backend.dtype:
         r = r.astype(backend.dtype)
@@ -227,7 +232,7 @@ def neg(a):
         return -a
     if _ismat(a):
         return -a
-    raise DMLRuntimeError(f"unary minus is not defined for a {type_name(a)}")
+    raise DMLRuntimeError(f"unary minus is not defined for {a_type_name(a)}")
 
 
 # ------------------------------------------------------------------ comparison
@@ -269,7 +274,7 @@ def _as_bool(op, v) -> bool:
         return v
     if t is int or t is float:
         return False
-    raise DMLRuntimeError(f"operator {op} is not defined for a {type_name(v)} operand")
+    raise DMLRuntimeError(f"operator {op} is not defined for {a_type_name(v)} operand")
 
 
 def _logical_scalar(v):
@@ -329,7 +334,7 @@ def truth(v) -> bool:
         return v
     if t is int or t is float:
         return v != 0
-    raise DMLRuntimeError(f"a condition must be a boolean scalar, not a {type_name(v)}"
+    raise DMLRuntimeError(f"a condition must be a boolean scalar, not {a_type_name(v)}"
                           + (f" of {_shape(v)} (use as.scalar() for a 1x1 matrix)" if _ismat(v) else ""))
 
 
@@ -364,7 +369,7 @@ def index(X, rl, ru, cl, cu, name="matrix"):
     if type(X) is DMLList:
         return list_index(X, rl, ru, name)
     if not _ismat(X):
-        raise DMLRuntimeError(f"cannot index {name}: it is a {type_name(X)}, not a matrix or list")
+        raise DMLRuntimeError(f"cannot index {name}: it is {a_type_name(X)}, not a matrix or list")
     n, m = X.shape
     r0, r1 = _range_of(rl, ru, n, "row", name)
     c0, c1 = _range_of(cl, cu, m, "column", name)
@@ -407,7 +412,7 @@ def set_index(X, rl, ru, cl, cu, value, name="matrix"):
     if type(X) is DMLList:
         return list_set_index(X, rl, ru, value, name)
     if not _ismat(X):
-        raise DMLRuntimeError(f"cannot assign into {name}[...]: it is a {type_name(X)}, not a matrix or list")
+        raise DMLRuntimeError(f"cannot assign into {name}[...]: it is {a_type_name(X)}, not a matrix or list")
     n, m = X.shape
     r0, r1 = _range_of(rl, ru, n, "row", name)
     c0, c1 = _range_of(cl, cu, m, "column", name)
@@ -422,7 +427,7 @@ def set_index(X, rl, ru, cl, cu, value, name="matrix"):
                                   "a scalar can only be assigned to a single cell (use matrix(value, rows, cols))")
         value = float(value)
     else:
-        raise DMLRuntimeError(f"cannot assign a {type_name(value)} into matrix cells")
+        raise DMLRuntimeError(f"cannot assign {a_type_name(value)} into matrix cells")
     # refcount: the caller's variable + this frame's parameter + getrefcount's argument
     # (CuPy's flags have no 'writeable': its arrays always are)
     flags = X.flags
@@ -465,7 +470,7 @@ def _loop_number(v, what):
         return int(v)
     if _ismat(v) and v.shape == (1, 1):
         return float(backend.item(v[0, 0]))
-    raise DMLRuntimeError(f"the {what} of a loop range must be a number, not a {type_name(v)}")
+    raise DMLRuntimeError(f"the {what} of a loop range must be a number, not {a_type_name(v)}")
 
 
 def colon_range(start, stop):

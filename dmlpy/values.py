@@ -66,6 +66,15 @@ def is_matrix(v) -> bool:
     return type(v) is np.ndarray or (backend.xp is not np and isinstance(v, backend.xp.ndarray))
 
 
+def with_article(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def a_type_name(v) -> str:
+    """'an int', 'a matrix', ...: type_name with its article, for error messages."""
+    return with_article(type_name(v))
+
+
 def type_name(v) -> str:
     """The DML type name of a value, as used in error messages."""
     t = type(v)
@@ -166,7 +175,7 @@ def format_scalar(v) -> str:
     raise DMLRuntimeError(f"cannot print a value of type {type_name(v)} as a scalar")
 
 
-_WIDE_DECIMALS = Context(prec=400)        # enough for any double's integer digits plus decimals
+_WIDE_DECIMALS = Context(prec=700)        # a double's 309 integer digits and toString's 340 decimals
 
 
 def fixed_decimal(x: float, decimal: int) -> str:
@@ -180,8 +189,9 @@ def fixed_decimal(x: float, decimal: int) -> str:
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         x = 0.0
-    # (the default 28 digits hold the quantized value only below about 1e24: 1e300 has 301)
-    ctx = _WIDE_DECIMALS if abs(x) >= 1e20 else None
+    # (the default 28 digits hold the quantized value only below about 1e24 with a few decimals:
+    # 1e300 has 301 digits)
+    ctx = _WIDE_DECIMALS if abs(x) >= 1e20 or decimal > 20 else None
     shortest = Decimal(repr(x))
     step = Decimal(1).scaleb(-decimal)
     q = shortest.quantize(step, rounding=ROUND_HALF_EVEN, context=ctx)
@@ -197,21 +207,34 @@ def fixed_decimal(x: float, decimal: int) -> str:
     return out
 
 
+_MAX_FRACTION_DIGITS = 340
+
+
 def matrix_to_string(m, rows=100, cols=100, decimal=3, sparse=False, sep=" ", linesep="\n") -> str:
-    """toString(X): at most rows x cols cells, each with `decimal` fraction digits."""
+    """toString(X): at most rows x cols cells, each with `decimal` fraction digits (at most 340, as
+    Java's DecimalFormat allows; a negative count gives up to 3 digits, without trailing zeros)."""
     a = backend.to_host(m)
     nr, nc = a.shape
     r, c = min(rows, nr), min(cols, nc)
+    if decimal < 0:
+        def cell(v):
+            text = fixed_decimal(v, 3)
+            return text.rstrip("0").rstrip(".") if "." in text else text
+    else:
+        digits = min(decimal, _MAX_FRACTION_DIGITS)
+
+        def cell(v):
+            return fixed_decimal(v, digits)
     out = []
     if sparse:
         for i in range(r):
             for j in range(c):
                 v = float(a[i, j])
                 if v != 0:
-                    out.append(f"{i + 1}{sep}{j + 1}{sep}{fixed_decimal(v, decimal)}{linesep}")
+                    out.append(f"{i + 1}{sep}{j + 1}{sep}{cell(v)}{linesep}")
         return "".join(out)
     for i in range(r):
-        out.append(sep.join(fixed_decimal(float(a[i, j]), decimal) for j in range(c)))
+        out.append(sep.join(cell(float(a[i, j])) for j in range(c)))
         out.append(linesep)
     return "".join(out)
 
@@ -275,15 +298,27 @@ def _number(v, convert, what: str, kind: str):
     """v (a number, boolean, 1x1 matrix or numeric string) through convert (int or float)."""
     t = type(v)
     if t is int or t is float or t is bool:
-        return convert(v)
-    if is_matrix(v) and v.shape == (1, 1):
-        return convert(backend.item(v[0, 0]))
-    if t is str:
+        number = v
+    elif is_matrix(v) and v.shape == (1, 1):
+        number = backend.item(v[0, 0])
+    elif t is str:
         try:
-            return convert(float(v))
+            number = float(v)
         except ValueError:
-            pass
-    raise DMLRuntimeError(f"{what} must be {kind}, not a {type_name(v)}")
+            raise DMLRuntimeError(f"{what} must be {kind}, not the string {v!r}") from None
+    else:
+        raise DMLRuntimeError(f"{what} must be {kind}, not {a_type_name(v)}")
+    try:
+        return convert(number)
+    except (ValueError, OverflowError):      # int() of NaN or infinity
+        raise DMLRuntimeError(f"{what} must be {kind}, not {format_scalar(number)}") from None
+
+
+def matrix_argument(func: str, X, what="argument"):
+    """X, if it is a matrix; else the error that func() needs one."""
+    if not is_matrix(X):
+        raise DMLRuntimeError(f"{func}() needs a matrix {what}, not {a_type_name(X)}")
+    return X
 
 
 def as_int(v, what="argument") -> int:
@@ -304,7 +339,7 @@ def as_bool(v, what="argument") -> bool:
         return v.upper() == "TRUE"
     if is_matrix(v) and v.shape == (1, 1):
         return backend.item(v[0, 0]) != 0
-    raise DMLRuntimeError(f"{what} must be a boolean, not a {type_name(v)}")
+    raise DMLRuntimeError(f"{what} must be a boolean, not {a_type_name(v)}")
 
 
 

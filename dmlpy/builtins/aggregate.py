@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
-from ..values import is_matrix, type_name
+from ..values import a_type_name, is_matrix, matrix_argument
 from .core import as_float, as_int
 from .registry import builtin
 
@@ -41,15 +41,9 @@ def _narrow(R):
     return R.astype(backend.dtype, copy=False)
 
 
-def _matrix(name, X, what="argument"):
-    if not is_matrix(X):
-        raise DMLRuntimeError(f"{name}() needs a matrix {what}, not a {type_name(X)}")
-    return X
-
-
 def _column(name, X, what="argument"):
     """A column vector argument (the order-statistics and moment functions take only those)."""
-    _matrix(name, X, what)
+    matrix_argument(name, X, what)
     if X.shape[1] != 1:
         raise DMLRuntimeError(f"{name}() needs a column vector (n x 1) as {what}, "
                               f"not a {X.shape[0]}x{X.shape[1]} matrix")
@@ -91,7 +85,7 @@ def _prods(xp, X, axis):
 
 def _row_col(name, fn, axis):
     def aggregate_(X):
-        _matrix(name, X)
+        matrix_argument(name, X)
         if X.shape[axis] == 0 and name[3:] in ("Maxs", "Mins"):
             raise DMLRuntimeError(f"{name}() of a matrix with no {'columns' if axis == 1 else 'rows'}")
         return fn(backend.xp, X, axis).astype(backend.dtype, copy=False)
@@ -108,7 +102,7 @@ for _suffix, _fn in _ROW_COL.items():
 def _row_index_extreme(name, X, want_max):
     """1-based column of the last extreme cell per row; NaN cells never win; all-NaN rows give 1."""
     xp = backend.xp
-    _matrix(name, X)
+    matrix_argument(name, X)
     n, m = X.shape
     if m == 0:
         return xp.zeros((n, 1), dtype=backend.dtype)
@@ -153,7 +147,7 @@ def _min_max(name, args, want_max):
     if len(args) == 1:
         X = args[0]
         if not is_matrix(X):
-            raise DMLRuntimeError(f"{name}() of one argument needs a matrix, not a {type_name(X)}")
+            raise DMLRuntimeError(f"{name}() of one argument needs a matrix, not {a_type_name(X)}")
         if X.size == 0:
             raise DMLRuntimeError(f"{name}() of an empty matrix")
         return float(backend.item(xp.max(X) if want_max else xp.min(X)))
@@ -161,7 +155,7 @@ def _min_max(name, args, want_max):
     for a in args:
         t = type(a)
         if not (is_matrix(a) or t is int or t is float or t is bool):
-            raise DMLRuntimeError(f"{name}() is not defined for a {type_name(a)} argument")
+            raise DMLRuntimeError(f"{name}() is not defined for {a_type_name(a)} argument")
     if not mats:
         kinds = {type(a) for a in args}
         if bool in kinds and len(kinds) > 1:
@@ -202,7 +196,7 @@ def min_(*args):
 
 @builtin("prod")
 def prod(X):
-    return float(backend.item(backend.xp.prod(_matrix("prod", X))))
+    return float(backend.item(backend.xp.prod(matrix_argument("prod", X))))
 
 
 @builtin("mean", "avg")
@@ -213,7 +207,7 @@ def mean(X, W=None):
         w = _wide(_weights("mean", x, W))
         xp = backend.xp
         return float(backend.item(xp.sum(w * _wide(x)) / xp.sum(w)))
-    X = _matrix("mean", X)
+    X = matrix_argument("mean", X)
     if X.size == 0:
         return math.nan
     return float(backend.item(backend.xp.mean(_wide(X))))
@@ -222,7 +216,7 @@ def mean(X, W=None):
 @builtin("var")
 def var(X):
     """Sample variance of all cells (n-1 denominator; 0 for a single cell)."""
-    X = _matrix("var", X)
+    X = matrix_argument("var", X)
     if X.size <= 1:
         return float(backend.item(X[0, 0] * 0.0)) if X.size else math.nan
     return float(backend.item(backend.xp.var(_wide(X), ddof=1)))
@@ -398,7 +392,7 @@ def inter_quartile_mean(X, W=None):
 
 def _cumulative(name, fn):
     def cumulative(X):
-        return fn(backend.xp, _matrix(name, X)).astype(backend.dtype, copy=False)
+        return fn(backend.xp, matrix_argument(name, X)).astype(backend.dtype, copy=False)
     cumulative.__name__ = name
     cumulative.__doc__ = f"{name}(X): column-wise prefix aggregate (NaN propagates)."
     return cumulative
@@ -430,7 +424,7 @@ def _accumulate(xp, X, ufunc):
 def cumsumprod(X):
     """Y[i] = X[i,1] + X[i,2] * Y[i-1] with Y[0] = 0, for a two-column X."""
     xp = backend.xp
-    X = _matrix("cumsumprod", X)
+    X = matrix_argument("cumsumprod", X)
     if X.shape[1] != 2:
         raise DMLRuntimeError(f"cumsumprod() needs a two-column matrix, not {X.shape[0]}x{X.shape[1]}")
     a, c = X[:, 0].copy(), X[:, 1].copy()
@@ -458,8 +452,8 @@ def aggregate(target, groups, fn, weights=None, ngroups=None, order=None):
     of value*weight, weighted mean, variance with sum(weights) - 1 (count rounds a
     weight sum over several values, as SystemDS does)."""
     xp = backend.xp
-    X = _matrix("aggregate", target, "target")
-    G = _matrix("aggregate", groups, "groups")
+    X = matrix_argument("aggregate", target, "target")
+    G = matrix_argument("aggregate", groups, "groups")
     fn = str(fn).lower()
     if fn not in _GROUP_FNS:
         raise DMLRuntimeError(f"aggregate(): unknown fn '{fn}' (one of {', '.join(_GROUP_FNS)})")
@@ -476,7 +470,7 @@ def aggregate(target, groups, fn, weights=None, ngroups=None, order=None):
     if weights is None:
         w = xp.ones((X.shape[0], 1), dtype=backend.dtype)
     else:
-        w = _matrix("aggregate", weights, "weights").reshape(-1, 1)
+        w = matrix_argument("aggregate", weights, "weights").reshape(-1, 1)
         if w.shape[0] != X.shape[0]:
             raise DMLRuntimeError(f"aggregate(): weights have {w.shape[0]} cells but target has {X.shape[0]} rows")
     if ngroups is None:
@@ -555,25 +549,25 @@ def _distinct_along(xp, X, axis):
 
 @builtin("countDistinct")
 def count_distinct(X):
-    X = _matrix("countDistinct", X)
+    X = matrix_argument("countDistinct", X)
     return int(backend.item(_distinct_along(backend.xp, X.reshape(1, -1), 1)[0, 0])) if X.size else 0
 
 
 @builtin("rowCountDistinct")
 def row_count_distinct(X):
-    return _distinct_along(backend.xp, _matrix("rowCountDistinct", X), 1)
+    return _distinct_along(backend.xp, matrix_argument("rowCountDistinct", X), 1)
 
 
 @builtin("colCountDistinct")
 def col_count_distinct(X):
-    return _distinct_along(backend.xp, _matrix("colCountDistinct", X), 0)
+    return _distinct_along(backend.xp, matrix_argument("colCountDistinct", X), 0)
 
 
 @builtin("contains")
 def contains(target, pattern):
     """TRUE if any cell equals pattern (NaN finds NaN)."""
     xp = backend.xp
-    X = _matrix("contains", target, "target")
+    X = matrix_argument("contains", target, "target")
     p = as_float(pattern, "pattern")
     if p != p:
         return bool(backend.item(xp.any(xp.isnan(X))))

@@ -16,15 +16,9 @@ import numpy as np
 
 from .. import backend, ops
 from ..errors import DMLRuntimeError
-from ..values import format_scalar, is_matrix, type_name
+from ..values import a_type_name, format_scalar, is_matrix, matrix_argument
 from .core import as_bool, as_float, as_int
 from .registry import builtin
-
-
-def _matrix(name, X, what="argument"):
-    if not is_matrix(X):
-        raise DMLRuntimeError(f"{name}() needs a matrix {what}, not a {type_name(X)}")
-    return X
 
 
 def _dims(M) -> str:
@@ -37,7 +31,7 @@ def _dims(M) -> str:
 def sample(ctx, range_, size, replacement=False, seed=-1):
     """size x 1 random integers from 1..range; sample(r, n, seed) takes an int third argument as the seed."""
     if type(replacement) is int or type(replacement) is float:
-        if seed != -1:
+        if not (type(seed) is int and seed == -1):
             raise DMLRuntimeError("sample(): replacement must be a boolean")
         replacement, seed = False, replacement
     n_pop = as_int(range_, "sample's range")
@@ -86,7 +80,7 @@ def _table_operand(name, v, n, what):
     t = type(v)
     if t is int or t is float or t is bool:
         return xp.full(n, float(v), dtype=backend.dtype)
-    raise DMLRuntimeError(f"{name}(): {what} must be a matrix or a number, not a {type_name(v)}")
+    raise DMLRuntimeError(f"{name}(): {what} must be a matrix or a number, not {a_type_name(v)}")
 
 
 @builtin("table", "ctable")
@@ -114,7 +108,7 @@ def table(A, B, *rest, **dims):
     else:
         raise DMLRuntimeError(f"table() takes 2 to 5 arguments, or 6 with outputEmptyBlocks last "
                               f"({2 + len(rest)} given)")
-    A = _matrix("table", A, "first argument")
+    A = matrix_argument("table", A, "first argument")
     if min(A.shape) > 1:
         raise DMLRuntimeError(f"table(): the first argument must be a vector, not {_dims(A)}")
     n = A.size
@@ -151,7 +145,7 @@ def order(target, by=1, decreasing=False, index_return=False):
     """Sort the rows of target by column `by` (or by several columns, a vector of
     indices, lexicographically); index.return gives the 1-based row order instead."""
     xp = backend.xp
-    X = _matrix("order", target, "target")
+    X = matrix_argument("order", target, "target")
     n, m = X.shape
     if is_matrix(by):
         cols = [int(c) for c in backend.to_host(by).ravel()]
@@ -175,7 +169,7 @@ def remove_empty(target, margin, select=None, empty_return=True):
     """Drop all-zero rows (margin="rows") or columns ("cols"), or keep those where
     select != 0. NaN is not empty."""
     xp = backend.xp
-    X = _matrix("removeEmpty", target, "target")
+    X = matrix_argument("removeEmpty", target, "target")
     if margin not in ("rows", "cols"):
         raise DMLRuntimeError(f"removeEmpty(): margin must be 'rows' or 'cols', not '{margin}'")
     by_rows = margin == "rows"
@@ -183,7 +177,7 @@ def remove_empty(target, margin, select=None, empty_return=True):
     if select is None:
         keep = xp.any(X != 0, axis=1 if by_rows else 0)
     else:
-        S = _matrix("removeEmpty", select, "select")
+        S = matrix_argument("removeEmpty", select, "select")
         if min(S.shape) > 1 or S.size != n:
             raise DMLRuntimeError(f"removeEmpty(): select must be a vector of {n} cells for margin "
                                   f"'{margin}', not {_dims(S)}")
@@ -202,7 +196,7 @@ def remove_empty(target, margin, select=None, empty_return=True):
 def replace(target, pattern, replacement):
     """Copy of target with every cell equal to pattern replaced (a NaN pattern matches NaN)."""
     xp = backend.xp
-    X = _matrix("replace", target, "target")
+    X = matrix_argument("replace", target, "target")
     p = as_float(pattern, "pattern")
     r = as_float(replacement, "replacement")
     hit = xp.isnan(X) if p != p else (X == p)
@@ -212,7 +206,7 @@ def replace(target, pattern, replacement):
 @builtin("rev")
 def rev(X):
     """The rows in reverse order."""
-    return _matrix("rev", X)[::-1].copy()
+    return matrix_argument("rev", X)[::-1].copy()
 
 
 # ------------------------------------------------------------------ cbind, rbind
@@ -222,7 +216,7 @@ def _bind(name, args, axis):
     if len(args) < 2:
         raise DMLRuntimeError(f"{name}() needs at least two matrices")
     for a in args:
-        _matrix(name, a)
+        matrix_argument(name, a)
     other = 1 - axis
     for a in args[1:]:
         if a.shape[other] != args[0].shape[other]:
@@ -250,7 +244,7 @@ def rbind(*matrices):
 def diag(X):
     """A column vector becomes a diagonal matrix; a square matrix gives its diagonal as a column."""
     xp = backend.xp
-    X = _matrix("diag", X)
+    X = matrix_argument("diag", X)
     n, m = X.shape
     if m == 1:
         return xp.diag(X[:, 0]).astype(backend.dtype)
@@ -283,8 +277,8 @@ def outer(X, Y, op):
     rows (and several columns) gives R[i, j] = X[i] op Y[i, j], as SystemDS computes it at run time (upstream
     raJoin relies on it; SystemDS rejects it only where the shapes are known when compiling)."""
     xp = backend.xp
-    X = _matrix("outer", X, "first argument")
-    Y = _matrix("outer", Y, "second argument")
+    X = matrix_argument("outer", X, "first argument")
+    Y = matrix_argument("outer", Y, "second argument")
     if X.shape[1] != 1 or (Y.shape[0] != 1 and (Y.shape[0] != X.shape[0] or Y.shape[1] == 1)):
         raise DMLRuntimeError("outer() needs a column vector and a row vector, "
                               f"not {_dims(X)} and {_dims(Y)}")
@@ -300,7 +294,7 @@ def outer(X, Y, op):
 
 def _triangle(name, X, lower, diag_, values):
     xp = backend.xp
-    X = _matrix(name, X, "target")
+    X = matrix_argument(name, X, "target")
     n, m = X.shape
     i = xp.arange(n).reshape(n, 1)
     j = xp.arange(m).reshape(1, m)
@@ -331,7 +325,7 @@ def upper_tri(target, diag=False, values=False):
 def to_one_hot(X, numClasses):
     """Row k has a 1 in column X[k] (truncated toward zero), for a column vector X of class ids."""
     xp = backend.xp
-    X = _matrix("toOneHot", X)
+    X = matrix_argument("toOneHot", X)
     k = as_int(numClasses, "numClasses")
     ids = xp.trunc(X.reshape(-1))
     if ids.size and backend.item(xp.max(ids)) > k:
@@ -348,7 +342,9 @@ def unique(X, dir=None):
     """Distinct values as a column, in the order SystemDS gives them (see _java_hash_order);
     dir="r": distinct rows, dir="c": distinct columns (sorted here; SystemDS: hash order)."""
     xp = backend.xp
-    X = _matrix("unique", X)
+    X = matrix_argument("unique", X)
+    if dir is not None and type(dir) is not str:
+        raise DMLRuntimeError(f"unique(): dir must be 'r' or 'c', not {a_type_name(dir)}")
     if dir is None:
         v = backend.to_host(X).reshape(-1).astype(np.float64) + 0.0      # (-0.0 counts as 0.0)
         if v.size == 0:
@@ -364,7 +360,7 @@ def unique(X, dir=None):
 def unique_first_occurrence(X):
     """unique(rbind(...)) as SystemDS computes it: the distinct values in the order they first
     occur (measured: unique(rbind(X, Y)) of 1 2 3 5 7 and 4 5 6 8 is 1 2 3 5 7 4 6 8)."""
-    v = backend.to_host(_matrix("unique", X)).reshape(-1).astype(np.float64) + 0.0
+    v = backend.to_host(matrix_argument("unique", X)).reshape(-1).astype(np.float64) + 0.0
     _, first = np.unique(v, return_index=True)
     return backend.asarray(v[np.sort(first)].reshape(-1, 1))
 

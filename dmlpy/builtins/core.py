@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError, DMLStop
-from ..values import (DMLList, Frame, as_bool, as_float, as_int, format_scalar, is_matrix,  # noqa: F401
+from ..values import (DMLList, Frame, a_type_name, as_bool, as_float, as_int, format_scalar, is_matrix,  # noqa: F401
                       list_to_string, matrix_to_string, to_string, type_name)
 from .registry import builtin
 
@@ -22,7 +22,7 @@ _SCALAR = (int, float, bool)
 def as_matrix_arg(v, what="argument"):
     if is_matrix(v):
         return v
-    raise DMLRuntimeError(f"{what} must be a matrix, not a {type_name(v)}")
+    raise DMLRuntimeError(f"{what} must be a matrix, not {a_type_name(v)}")
 
 
 # ------------------------------------------------------------------ printing
@@ -47,10 +47,10 @@ def java_format(fmt: str, args) -> str:
             return ("%" + flags + "s") % text
         if kind in "dx":
             if type(v) is not int:
-                raise DMLRuntimeError(f"print(): %{kind} needs an integer, not a {type_name(v)}")
+                raise DMLRuntimeError(f"print(): %{kind} needs an integer, not {a_type_name(v)}")
             return ("%" + flags + kind) % v
         if type(v) not in (int, float):
-            raise DMLRuntimeError(f"print(): %{kind} needs a number, not a {type_name(v)}")
+            raise DMLRuntimeError(f"print(): %{kind} needs a number, not {a_type_name(v)}")
         return ("%" + flags + kind) % float(v)
     return _FORMAT_SPEC.sub(conv, fmt)
 
@@ -105,6 +105,22 @@ def _parse_values(text: str):
         raise DMLRuntimeError(f"matrix(): cannot read a number in {text!r}") from None
 
 
+_MAX_DIMENSION = 2 ** 31 - 1      # SystemDS's matrices index rows and columns with Java ints
+
+
+def new_dimensions(func: str, rows, cols) -> tuple[int, int]:
+    """The rows and columns of a matrix to be built, checked as SystemDS checks them."""
+    r, c = as_int(rows, "rows"), as_int(cols, "cols")
+    if r < 0 or c < 0:
+        raise DMLRuntimeError(f"{func}(): invalid dimensions {r}x{c}")
+    for count, what in ((r, "rows"), (c, "columns")):
+        if count > _MAX_DIMENSION:
+            shown = count if count < 10 ** 15 else format_scalar(float(count))
+            raise DMLRuntimeError(f"{func}(): {shown} {what} are more than SystemDS supports "
+                                  f"(at most {_MAX_DIMENSION})")
+    return r, c
+
+
 @builtin("matrix")
 def matrix(data, rows=None, cols=None, byrow=True):
     """matrix(value, rows, cols), matrix("1 2 3 4", rows, cols), matrix(X, rows, cols, byrow)."""
@@ -128,9 +144,7 @@ def matrix(data, rows=None, cols=None, byrow=True):
         return xp.reshape(src.ravel(order="C") if byrow else src.ravel(order="F"), (r, c), order=order).astype(backend.dtype, copy=True)
     if rows is None or cols is None:
         raise DMLRuntimeError("matrix(): rows and cols are required unless the data is a matrix")
-    r, c = as_int(rows, "rows"), as_int(cols, "cols")
-    if r < 0 or c < 0:
-        raise DMLRuntimeError(f"matrix(): invalid dimensions {r}x{c}")
+    r, c = new_dimensions("matrix", rows, cols)
     if type(data) is str:
         # values in a string always fill row by row (SystemDS ignores byrow here)
         vals = _parse_values(data)
@@ -142,7 +156,7 @@ def matrix(data, rows=None, cols=None, byrow=True):
         raise DMLRuntimeError(f"matrix(): {len(vals)} values given for a {r}x{c} matrix")
     if type(data) in (int, float):
         return xp.full((r, c), float(data), dtype=backend.dtype)
-    raise DMLRuntimeError(f"matrix(): cannot build a matrix from a {type_name(data)}")
+    raise DMLRuntimeError(f"matrix(): cannot build a matrix from {a_type_name(data)}")
 
 
 @builtin("seq")
@@ -154,6 +168,9 @@ def seq(from_, to, incr=None):
         s = 1.0 if b >= a else -1.0
     else:
         s = as_float(incr, "seq's incr")
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(s)):
+        raise DMLRuntimeError(f"seq(): invalid parameters ({format_scalar(a)}, {format_scalar(b)}, "
+                              f"{format_scalar(s)})")
     if s == 0 or (b - a) * s < 0:
         if a == b:
             return backend.asarray([[a]])
@@ -167,9 +184,7 @@ def seq(from_, to, incr=None):
 @builtin("rand", "Rand")
 def rand(ctx, rows=1, cols=1, min=0.0, max=1.0, pdf="uniform", sparsity=1.0, seed=-1, lambda_=1.0):
     """Random matrix: pdf uniform in [min, max], normal (standard), or poisson(lambda)."""
-    r, c = as_int(rows, "rows"), as_int(cols, "cols")
-    if r < 0 or c < 0:
-        raise DMLRuntimeError(f"rand(): invalid dimensions {r}x{c}")
+    r, c = new_dimensions("rand", rows, cols)
     lo, hi = as_float(min, "min"), as_float(max, "max")
     sp = as_float(sparsity, "sparsity")
     kind = str(pdf).lower()
@@ -202,7 +217,7 @@ def nrow(X):
         return len(X.columns[0]) if X.columns else 0
     if type(X) is DMLList:          # (SystemDS: a list is a column of its elements)
         return len(X.items)
-    raise DMLRuntimeError(f"nrow() needs a matrix, frame or list, not a {type_name(X)}")
+    raise DMLRuntimeError(f"nrow() needs a matrix, frame or list, not {a_type_name(X)}")
 
 
 @builtin("ncol")
@@ -213,7 +228,7 @@ def ncol(X):
         return len(X.columns)
     if type(X) is DMLList:
         return 1
-    raise DMLRuntimeError(f"ncol() needs a matrix, frame or list, not a {type_name(X)}")
+    raise DMLRuntimeError(f"ncol() needs a matrix, frame or list, not {a_type_name(X)}")
 
 
 @builtin("length")
@@ -222,7 +237,7 @@ def length(X):
         return int(X.shape[0] * X.shape[1])
     if type(X) is DMLList:
         return len(X.items)
-    raise DMLRuntimeError(f"length() needs a matrix, frame or list, not a {type_name(X)}")
+    raise DMLRuntimeError(f"length() needs a matrix, frame or list, not {a_type_name(X)}")
 
 
 # Below this many cells sum() accumulates in extended precision: SystemDS's Kahan-compensated sum
@@ -259,7 +274,7 @@ def sum_(X):
         return float(backend.item(X.sum()))
     if type(X) in _SCALAR:
         return X
-    raise DMLRuntimeError(f"sum() needs a matrix, not a {type_name(X)}")
+    raise DMLRuntimeError(f"sum() needs a matrix, not {a_type_name(X)}")
 
 
 @builtin("t")
@@ -279,7 +294,7 @@ def as_scalar(X):
         if len(X.items) != 1:
             raise DMLRuntimeError(f"as.scalar() needs a list of one element, not {len(X.items)}")
         return X.items[0]
-    raise DMLRuntimeError(f"as.scalar() needs a 1x1 matrix or a one-element list, not a {type_name(X)}")
+    raise DMLRuntimeError(f"as.scalar() needs a 1x1 matrix or a one-element list, not {a_type_name(X)}")
 
 
 @builtin("as.matrix")
@@ -306,7 +321,7 @@ def as_matrix(X):
             else:
                 raise DMLRuntimeError("as.matrix(): a list converts to a matrix only if it holds scalars")
         return backend.asarray(np.array(vals).reshape(-1, 1))
-    raise DMLRuntimeError(f"as.matrix() is not defined for a {type_name(X)}")
+    raise DMLRuntimeError(f"as.matrix() is not defined for {a_type_name(X)}")
 
 
 def _cast_scalar(X, name, conv):
@@ -315,7 +330,7 @@ def _cast_scalar(X, name, conv):
                               "(use as.scalar() first)")
     if type(X) in _SCALAR or type(X) is str:
         return conv(X, f"{name}()'s argument")
-    raise DMLRuntimeError(f"{name}() is not defined for a {type_name(X)}")
+    raise DMLRuntimeError(f"{name}() is not defined for {a_type_name(X)}")
 
 
 @builtin("as.integer")
@@ -367,7 +382,7 @@ def as_frame(X):
         return Frame([[float(v) for v in a[:, j]] for j in range(a.shape[1])], None, schema)
     if type(X) in _SCALAR or type(X) is str:
         return Frame([[X]], None, ["STRING" if type(X) is str else "FP64"])
-    raise DMLRuntimeError(f"as.frame() is not defined for a {type_name(X)}")
+    raise DMLRuntimeError(f"as.frame() is not defined for {a_type_name(X)}")
 
 
 # --------------------------------------------------------------------- lists
@@ -396,7 +411,7 @@ def remove(target, pos):
     """[rest, removed] = remove(L, i): the list without its i-th element, and that element as a
     one-element list (by position; names go with their elements)."""
     if type(target) is not DMLList:
-        raise DMLRuntimeError(f"remove() needs a list, not a {type_name(target)}")
+        raise DMLRuntimeError(f"remove() needs a list, not {a_type_name(target)}")
     i = target.index_of(as_int(pos, "remove's position"))
     names = target.names
     rest = DMLList(target.items[:i] + target.items[i + 1:],
@@ -416,9 +431,9 @@ def append(target, value):
         return out
     if type(target) is str:
         if type(value) is not str:
-            raise DMLRuntimeError(f"append() of a string takes a string, not a {type_name(value)}")
+            raise DMLRuntimeError(f"append() of a string takes a string, not {a_type_name(value)}")
         return target + "\n" + value
     if is_matrix(target):
         from .construct import _bind
         return _bind("append", (target, value), 1)
-    raise DMLRuntimeError(f"append() needs a list, a string or a matrix, not a {type_name(target)}")
+    raise DMLRuntimeError(f"append() needs a list, a string or a matrix, not {a_type_name(target)}")

@@ -14,10 +14,13 @@ from .. import backend
 from ..errors import DMLRuntimeError
 from .registry import builtin
 from .dnn_shapes import check_matrix
+from ..values import matrix_argument
 
 
 def _per_channel(name: str, input, vec, vec_name: str):
     """input (N, K*L) -> (N, K, L) view, and vec (K, 1) -> (1, K, 1) for broadcasting."""
+    matrix_argument(name, input, "input")
+    matrix_argument(name, vec, vec_name)
     if vec.shape[1] != 1:
         raise DMLRuntimeError(f"Expected the number of columns of {vec_name} matrix to be 1, "
                               f"but found {vec.shape[1]}")

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
-from ..values import format_scalar, is_matrix, type_name
+from ..values import a_type_name, format_scalar, is_matrix, type_name
 from .registry import builtin
 
 _LONG_MAX = 9.223372036854775807e18      # 2**63 as a double: Math.round's clamp
@@ -28,7 +28,7 @@ def _scalar_number(name, x):
     t = type(x)
     if t is float or t is int or t is bool:
         return float(x)
-    raise DMLRuntimeError(f"{name}() needs a number or a matrix, not a {type_name(x)}")
+    raise DMLRuntimeError(f"{name}() needs a number or a matrix, not {a_type_name(x)}")
 
 
 def _numeric_non_bool(name, x):
@@ -36,7 +36,7 @@ def _numeric_non_bool(name, x):
     if t is bool:
         raise DMLRuntimeError(f"{name}() is not defined for a boolean")
     if t is not int and t is not float:
-        raise DMLRuntimeError(f"{name}() needs a number or a matrix, not a {type_name(x)}")
+        raise DMLRuntimeError(f"{name}() needs a number or a matrix, not {a_type_name(x)}")
 
 
 def _unary(name, matrix_fn, scalar_fn):
@@ -206,7 +206,7 @@ def _truth(v) -> bool:
         return v != 0                             # NaN != 0: true
     if t is str:
         return v.lower() == "true"                # as Java's Boolean.parseBoolean
-    raise DMLRuntimeError(f"ifelse(): the condition must be a scalar or a matrix, not a {type_name(v)}")
+    raise DMLRuntimeError(f"ifelse(): the condition must be a scalar or a matrix, not {a_type_name(v)}")
 
 
 def _branch_type(yes, no):
@@ -248,7 +248,7 @@ def ifelse(test, yes, no):
         t = type(v)
         if t is bool or t is int or t is float:
             return float(v)
-        raise DMLRuntimeError(f"ifelse(): the {what} must be a number or a matrix, not a {type_name(v)}")
+        raise DMLRuntimeError(f"ifelse(): the {what} must be a number or a matrix, not {a_type_name(v)}")
 
     if not is_matrix(test):
         chosen = cells(yes if _truth(test) else no, "branch")
@@ -269,7 +269,7 @@ def xor(a, b):
             t = type(v)
             if t is bool or t is int or t is float:
                 return v != 0
-            raise DMLRuntimeError(f"xor() needs numbers, booleans or matrices, not a {type_name(v)}")
+            raise DMLRuntimeError(f"xor() needs numbers, booleans or matrices, not {a_type_name(v)}")
         if is_matrix(a) and is_matrix(b) and a.shape != b.shape:
             raise DMLRuntimeError(f"xor(): matrices of different shapes {a.shape[0]}x{a.shape[1]} "
                                   f"and {b.shape[0]}x{b.shape[1]}")

@@ -46,7 +46,7 @@ from ..io_formats.files import (FormatError, atomic_write, atomic_write_text, he
                                 remove_if_exists, sources)
 from ..io_formats.javanum import parse_double
 from ..io_formats.mtd import author, created, format_mtd, matrix_entries, mtd_path, read_mtd, scalar_entries
-from ..values import Frame, is_matrix, type_name
+from ..values import Frame, a_type_name, is_matrix, type_name
 from .registry import builtin
 
 FORMATS = ("text", "csv", "mm", "libsvm", "binary")
@@ -332,7 +332,9 @@ def read_csv(ctx, iofilename, header=None, sep=None, fill=None, default=None, ro
 def write(ctx, X, iofilename, format="text", header=False, sep=",", sparse=False, description=None):
     """Write a matrix or scalar to a file and its metadata to <file>.mtd."""
     shown, path = _resolve(ctx, iofilename)
-    fmt = str(format).lower() if isinstance(format, str) else format
+    if not isinstance(format, str):
+        raise DMLRuntimeError(f"write: the format must be a string, not {a_type_name(format)}")
+    fmt = format.lower()
     if fmt not in FORMATS:
         raise DMLRuntimeError(f"invalid format '{format}' for write (valid: {', '.join(FORMATS)})")
     if description is not None and not isinstance(description, str):

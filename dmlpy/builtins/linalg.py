@@ -22,18 +22,12 @@ import numpy as np
 from .registry import builtin
 from .. import backend
 from ..errors import DMLRuntimeError
-from ..values import is_matrix, type_name
+from ..values import matrix_argument
 
 _EPSILON = 2.0 ** -53          # Commons Math Precision.EPSILON
 _LU_SINGULARITY = 1e-11        # Commons Math LUDecomposition default threshold
 _CHOL_SYMMETRY = 1e-6          # SystemDS's CholeskyDecomposition thresholds
 _CHOL_POSITIVITY = 1e-10
-
-
-def _matrix(x, func: str):
-    if not is_matrix(x):
-        raise DMLRuntimeError(f"{func}() expects a matrix argument, got {type_name(x)}")
-    return x
 
 
 def _work(a):
@@ -105,7 +99,7 @@ def _qr_solve(w, rdiag, b, func: str):
 @builtin("qr", returns=2)
 def qr(A):
     """[H, R] = qr(A): Householder vectors H (m x n, lower trapezoidal) and R (m x n)."""
-    _matrix(A, "qr")
+    matrix_argument("qr", A)
     xp = backend.xp
     w, rdiag = _householder_qr(A)
     m, n = w.shape
@@ -124,8 +118,8 @@ def qr(A):
 @builtin("solve")
 def solve(A, b):
     """x with A %*% x = b for a square A and a vector b (through Householder QR, as SystemDS)."""
-    _matrix(A, "solve")
-    _matrix(b, "solve")
+    matrix_argument("solve", A)
+    matrix_argument("solve", b)
     if b.shape[0] > 1 and b.shape[1] > 1:
         raise DMLRuntimeError("Second input to solve() must be a vector")
     if A.shape[0] != A.shape[1]:
@@ -135,7 +129,7 @@ def solve(A, b):
 
 
 def _square(A, func: str):
-    _matrix(A, func)
+    matrix_argument(func, A)
     if A.shape[0] != A.shape[1]:
         raise DMLRuntimeError(f"Input to {func}() must be square matrix -- given: a {A.shape[0]}x{A.shape[1]} matrix.")
 
@@ -188,7 +182,7 @@ def _determinant(lu, even, singular) -> float:
 @builtin("lu", returns=3)
 def lu(A):
     """[P, L, U] = lu(A) with P %*% A = L %*% U, for a square non-singular A."""
-    _matrix(A, "lu")
+    matrix_argument("lu", A)
     if A.shape[0] != A.shape[1]:
         raise DMLRuntimeError(f"LU Decomposition requires a square matrix. Input matrix is {A.shape[0]}x{A.shape[1]}.")
     xp = backend.xp
@@ -206,7 +200,7 @@ def lu(A):
 @builtin("det")
 def det(A):
     """The determinant through partial-pivoting LU (0.0 when a pivot is below 1e-11, as SystemDS)."""
-    _matrix(A, "det")
+    matrix_argument("det", A)
     if A.shape[0] != A.shape[1]:
         raise DMLRuntimeError("det requires a square matrix as first argument.")
     f, _, even, singular = _lu(A)
@@ -216,7 +210,7 @@ def det(A):
 @builtin("trace", "tr")
 def trace(A):
     """The sum of the main diagonal of a square matrix."""
-    _matrix(A, "trace")
+    matrix_argument("trace", A)
     if A.shape[0] != A.shape[1]:
         raise DMLRuntimeError(f"Trace is only defined on squared matrices but found [{A.shape[0]}x{A.shape[1]}].")
     return float(math.fsum(backend.to_host(backend.xp.diagonal(A)).tolist()))
@@ -680,7 +674,7 @@ def _eigen_decomposition(a: np.ndarray):
 @builtin("eigen", returns=2)
 def eigen(A):
     """[values, vectors] = eigen(A): eigenvalues increasing (n x 1), eigenvectors as columns."""
-    _matrix(A, "eigen")
+    matrix_argument("eigen", A)
     n, c = A.shape
     if n != c:
         raise DMLRuntimeError("Eigen Decomposition can only be done on a square matrix. "
@@ -715,7 +709,7 @@ def eigen(A):
 @builtin("sqrtMatrixJava")
 def sqrt_matrix_java(A):
     """The symmetric square root V %*% diag(sqrt(w)) %*% t(V) of a symmetric positive semi-definite matrix."""
-    _matrix(A, "sqrtMatrixJava")
+    matrix_argument("sqrtMatrixJava", A)
     n, c = A.shape
     if n != c:
         raise DMLRuntimeError(f"sqrtMatrixJava requires a square matrix (rows={n}, cols={c})")
@@ -936,7 +930,7 @@ def _bidiagonal_qr(s, e, u, v, m, n, p):
 def svd(A):
     """[U, S, V] = svd(A) with A = U %*% S %*% t(V): for m x n A and k = min(m, n),
     U is m x k, S is the k x k diagonal of singular values (decreasing), V is n x k."""
-    _matrix(A, "svd")
+    matrix_argument("svd", A)
     a = _host(A)
     m, n = a.shape
     if m >= n:
@@ -954,7 +948,7 @@ def _power_of_two(k: int) -> bool:
 
 
 def _fft_input(X, func: str, linearized: bool):
-    _matrix(X, func)
+    matrix_argument(func, X)
     rows, cols = X.shape
     if linearized:
         if not _power_of_two(cols):
@@ -974,7 +968,7 @@ def _complex(re, im, func: str):
     xp = backend.xp
     if im is None:
         return re.astype(xp.complex128)
-    _matrix(im, func)
+    matrix_argument(func, im)
     if im.shape != re.shape:
         raise DMLRuntimeError(f"{func}: the real and imaginary parts must have the same dimensions "
                               f"({re.shape[0]}x{re.shape[1]} vs {im.shape[0]}x{im.shape[1]})")
@@ -1027,7 +1021,7 @@ def einsum(equation, *operands):
     dims: dict[str, int] = {}
     arrays = []
     for term, op in zip(terms, operands):
-        _matrix(op, "einsum")
+        matrix_argument("einsum", op)
         if len(term) == 1:
             if op.shape[0] != 1 and op.shape[1] != 1:
                 raise DMLRuntimeError(f"einsum: term '{term}' needs a vector, got a {op.shape[0]}x{op.shape[1]} matrix")

@@ -158,7 +158,7 @@ def ppred(X, Y, op):
     """Cell-wise comparison X op Y as a 0/1 matrix (op: <, <=, >, >=, ==, !=); deprecated in DML."""
     if not is_matrix(X) and not is_matrix(Y):
         raise DMLRuntimeError("ppred() requires at least one matrix input.")
-    if op not in _COMPARISONS:
+    if type(op) is not str or op not in _COMPARISONS:
         raise DMLRuntimeError(f"ppred(): unknown relational operator '{op}' (use <, <=, >, >=, ==, !=)")
     xp = backend.xp
     a = X if is_matrix(X) else float(_scalar_number(X, "ppred"))

@@ -69,6 +69,8 @@ def test_conformance(case: Path, tmp_path: Path):
         assert expected["fails"], f"{rel} is listed as an extension but SystemDS accepts it"
         assert not fails, f"documented extension ({EXTENSIONS[rel]}) failed: {err.report() if err else ''}"
         return
+    if fails:   # a DML error of its own, never a Python exception passed through
+        assert "internal error" not in str(err), err.report()
     if expected["fails"]:
         assert fails, f"SystemDS fails ({expected['error'][:300]}) but dmlpy succeeded; stdout:\n{stdout}"
         # SystemDS may run a block's instructions before an earlier print fails, and its error
