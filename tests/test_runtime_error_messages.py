@@ -75,3 +75,26 @@ def test_numpy_warnings_do_not_reach_the_user():
                         outputs=["m", "v"])
     assert out["m"].shape == (1, 3) and out["v"].shape == (1, 2)
     assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize("script, message", [
+    ('out = max_pool(list(a=1), input_shape=[1,1,4,4], pool_size=[2,2], stride=[2,2], padding=[0,0])',
+     r"max_pool\(\) needs a matrix input, not a list"),
+    ('dW = conv2d_backward_filter(as.frame(matrix(1, 2, 2)), matrix(1, 2, 4), input_shape=[2,1,3,3], '
+     'filter_shape=[1,1,2,2], stride=[2,2], padding=[1,1])', r"conv2d_backward_filter\(\) needs a matrix input, not a frame"),
+    ('[a, b, c, d, e] = lstm(1, 2, 3, 4, 5, TRUE)', r"lstm\(\) needs a matrix X, not an int"),
+    ('[a, b, c, d, e] = lstm(matrix(1, 2, 6), matrix(1, 5, 8), matrix(1, 1, 8), matrix(1, 2, 2), matrix(1, 2, 2), "x")',
+     r"lstm\(\)'s return_sequences must be a boolean"),
+    ('print(qchisq(target=1e308, df=10))', r"OutOfRangeException -- 100,000,000,000"),
+], ids=["max_pool", "conv2d_backward_filter", "lstm", "lstm_return_sequences", "qchisq"])
+def test_bad_builtin_arguments_give_a_dml_error(script, message):
+    with pytest.raises(dmlpy.DMLError, match=message) as e:
+        dmlpy.Session(stdout=io.StringIO()).run(script)
+    assert "internal error" not in str(e.value)
+
+
+def test_degrees_of_freedom_beyond_a_java_int_saturate():
+    # SystemDS casts df to a Java int: 1e308 becomes 2147483647 (a t distribution that close to
+    # the normal gives the normal's quantile; the chi-squared one's far tail gives 0)
+    out = dmlpy.run('a = icdf(target=0.9, dist="t", df=1e308)\nb = pchisq(target=3, df=1e308)', outputs=["a", "b"])
+    assert round(out["a"], 5) == 1.28155 and out["b"] == 0.0

@@ -395,11 +395,12 @@ def _number(value, name: str) -> float:
 
 
 def _degrees(value, name: str) -> int:
-    """Degrees of freedom are integers in SystemDS: the double is truncated toward zero."""
+    """Degrees of freedom are Java ints in SystemDS: the double is truncated toward zero, and
+    NaN and numbers beyond the int range cast as Java casts them (0, and the nearest bound)."""
     v = _number(value, name)
     if math.isnan(v):
         return 0
-    return int(v)
+    return int(min(max(v, -2.0 ** 31), 2.0 ** 31 - 1))
 
 
 def _lower_tail(params) -> bool:
@@ -430,8 +431,8 @@ def _message_number(x: float) -> str:
         return "NaN"
     if math.isinf(x):
         return "∞" if x > 0 else "-∞"
-    from decimal import Decimal, ROUND_HALF_EVEN
-    q = Decimal(repr(x)).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
+    from decimal import Context, Decimal, ROUND_HALF_EVEN
+    q = Decimal(repr(x)).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN, context=Context(prec=400))
     s = f"{q:,f}".rstrip("0").rstrip(".")
     return "-0" if s in ("-0", "-0.") else s
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..errors import DMLRuntimeError
+from ..values import as_bool, matrix_argument
 from .registry import builtin
 from .dnn_shapes import check_matrix
 
@@ -23,7 +24,9 @@ def _sigmoid(x):
     return 1.0 / (1.0 + xp.exp(-x))
 
 
-def _dims(X, W, bias, out0, c0):
+def _dims(X, W, bias, out0, c0, func="lstm"):
+    for name, a in (("X", X), ("W", W), ("bias", bias), ("out0", out0), ("c0", c0)):
+        matrix_argument(func, a, name)
     N, M = out0.shape
     if c0.shape != out0.shape:
         raise DMLRuntimeError(
@@ -63,7 +66,7 @@ def lstm(X, W, bias, out0, c0, return_sequences):
         c_prev = f * c_prev + i * g
         out_prev = o * xp.tanh(c_prev)
         cache_out[t], cache_c[t], cache_ifog[t] = out_prev, c_prev, ifog
-    if bool(return_sequences):
+    if as_bool(return_sequences, "lstm()'s return_sequences"):
         out = xp.ascontiguousarray(cache_out.transpose(1, 0, 2)).reshape(N, T * M)
     else:
         out = out_prev.copy()
@@ -75,8 +78,8 @@ def lstm(X, W, bias, out0, c0, return_sequences):
 def lstm_backward(X, W, bias, out0, c0, return_sequences, dout, dc, cache_out, cache_c, cache_ifog):
     """Backward pass -> (dX, dW, dbias, dout0, dc0)."""
     xp = backend.xp
-    N, T, D, M = _dims(X, W, bias, out0, c0)
-    given_sequences = bool(return_sequences)
+    N, T, D, M = _dims(X, W, bias, out0, c0, "lstm_backward")
+    given_sequences = as_bool(return_sequences, "lstm_backward()'s return_sequences")
     check_matrix("lstm_backward", "dout", dout, N, T * M if given_sequences else M)
     check_matrix("lstm_backward", "dc", dc, N, M)
     check_matrix("lstm_backward", "cache_out", cache_out, T, N * M)

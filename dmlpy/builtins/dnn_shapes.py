@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import backend
 from ..errors import DMLRuntimeError
-from ..values import DMLList
+from ..values import DMLList, matrix_argument
 
 
 def int_list(value, length: int, name: str, builtin: str) -> tuple[int, ...]:
@@ -103,6 +103,7 @@ def geometry(builtin: str, input_shape, window_hw: tuple[int, int], stride, padd
 
 
 def check_matrix(builtin: str, name: str, a, rows: int, cols: int) -> None:
+    matrix_argument(builtin, a, name)
     if a.ndim != 2 or a.shape[0] != rows or a.shape[1] != cols:
         shape = "x".join(str(d) for d in a.shape)
         raise DMLRuntimeError(f"{builtin}(): {name} must be a {rows}x{cols} matrix, but is {shape}")
