@@ -8,6 +8,9 @@
 from __future__ import annotations
 
 import os
+import re
+
+import numpy as np
 
 from . import backend
 from .errors import DMLError
@@ -26,15 +29,32 @@ def _command_args(args) -> dict:
         items = dict(args)
     out = {}
     for k, v in items.items():
+        if not isinstance(v, (str, bool, int, float, np.bool_, np.integer, np.floating)):
+            raise DMLError(f"args: ${k} must be a number, string or boolean (a command-line parameter), "
+                           f"not a Python {type(v).__name__}")
         out[str(k)] = typed_arg(v) if isinstance(v, str) else from_python(v)
     return out
+
+
+# what the grammar reads as a variable name (no namespace), less its keywords
+_VARIABLE_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)*")
+_KEYWORDS = frozenset(("FALSE", "TRUE", "as", "else", "externalFunction", "for", "function", "if",
+                       "implemented", "in", "parfor", "return", "setwd", "source", "while"))
+
+
+def _variable_name(name) -> str:
+    if not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name) or name in _KEYWORDS:
+        raise DMLError(f"{name!r} is not a DML variable name")
+    return name
 
 
 def _load(script: str, file: str | None):
     if file is not None:
         return parse(script, file)
     looks_like_path = "\n" not in script and script.strip().endswith(".dml")
-    if looks_like_path and os.path.isfile(script):
+    if looks_like_path:
+        if not os.path.isfile(script):
+            raise DMLError(f"no DML script file {script!r} (from {os.getcwd()})")
         return parse_file(script)
     return parse(script, "<string>")
 
@@ -58,8 +78,10 @@ class Session:
     def run(self, script: str, inputs: dict | None = None, outputs=None, args=None, file: str | None = None):
         """Run DML text or a .dml file; returns {name: value} for the requested outputs."""
         program = _load(script, file)
+        if inputs is not None and not isinstance(inputs, dict):
+            raise TypeError(f"inputs must be a dict of name -> value, not a {type(inputs).__name__}")
         for name, value in (inputs or {}).items():
-            self._session.variables[name] = from_python(value, f"input '{name}'")
+            self._session.variables[_variable_name(name)] = from_python(value, f"input '{name}'")
         self._session.run_program(program, _command_args(args))
         if outputs is None:
             return None
@@ -74,7 +96,7 @@ class Session:
         return to_python(self._session.variables[name])
 
     def set(self, name: str, value) -> None:
-        self._session.variables[name] = from_python(value, f"variable '{name}'")
+        self._session.variables[_variable_name(name)] = from_python(value, f"variable '{name}'")
 
     __getitem__ = get
     __setitem__ = set

@@ -375,7 +375,16 @@ def from_python(v, what="input"):
         if v.ndim > 2:
             raise DMLRuntimeError(f"{what}: arrays of {v.ndim} dimensions are not DML matrices")
         return backend.asarray(v.astype(backend.dtype, copy=True))
+    if v is None or isinstance(v, (set, frozenset, bytes, bytearray)):
+        raise DMLRuntimeError(f"{what}: a Python {type(v).__name__} is not a DML value "
+                              "(numbers, strings, booleans, arrays, lists and dicts are)")
     a = np.asarray(v)
     if a.ndim > 2:
         raise DMLRuntimeError(f"{what}: arrays of {a.ndim} dimensions are not DML matrices")
-    return backend.asarray(np.array(a, dtype=np.float64, copy=True))
+    if a.dtype.kind not in "biufO":      # DML matrices hold real numbers
+        kind = {"U": "string", "S": "bytes", "c": "complex", "M": "datetime", "m": "timedelta"}.get(a.dtype.kind, str(a.dtype))
+        raise DMLRuntimeError(f"{what}: an array of {kind} values is not a DML matrix (one of numbers is)")
+    try:
+        return backend.asarray(np.array(a, dtype=np.float64, copy=True))
+    except (TypeError, ValueError):     # an object array holding something else than numbers
+        raise DMLRuntimeError(f"{what}: an array holding values that are not numbers is not a DML matrix") from None

@@ -106,3 +106,49 @@ def test_a_matrix_for_a_declared_scalar_parameter_is_a_dml_error():
         dmlpy.run("f = function(Double reg) return (Double y) { y = reg * 2 }\n"
                   "L = list(matrix(1, rows=2, cols=2))\ny = f(as.scalar(L))")
     assert (e.value.location.line, e.value.location.column) == (1, 14)
+
+
+@pytest.mark.parametrize("value, message", [
+    (np.array([["a", "b"]]), "an array of string values is not a DML matrix"),
+    (np.ones((2, 2), complex), "an array of complex values is not a DML matrix"),
+    (np.array([["a", 1]], dtype=object), "an array holding values that are not numbers"),
+    (None, "a Python NoneType is not a DML value"),
+    ({1, 2}, "a Python set is not a DML value"),
+    (b"abc", "a Python bytes is not a DML value"),
+])
+def test_inputs_that_are_no_dml_values_are_refused(value, message):
+    with pytest.raises(dmlpy.DMLError, match=message):
+        dmlpy.run("y = X", inputs={"X": value}, outputs=["y"])
+
+
+def test_object_array_of_numbers_is_a_matrix():
+    out = dmlpy.run("y = X * 2", inputs={"X": np.array([[2, 1.5]], dtype=object)}, outputs=["y"])
+    np.testing.assert_array_equal(out["y"], [[4.0, 3.0]])
+
+
+@pytest.mark.parametrize("name", ["1x", "if", "a b", "x::y", ""])
+def test_input_names_must_be_dml_variable_names(name):
+    with pytest.raises(dmlpy.DMLError, match="is not a DML variable name"):
+        dmlpy.run("y = 1", inputs={name: 2})
+
+
+def test_dotted_input_name_is_a_variable():
+    assert dmlpy.run("y = a.b + 1", inputs={"a.b": 2}, outputs=["y"]) == {"y": 3}
+
+
+def test_command_line_parameters_are_scalars():
+    with pytest.raises(dmlpy.DMLError, match=r"args: \$n must be a number, string or boolean"):
+        dmlpy.run("print($n)", args={"n": np.ones(2)})
+    out = io.StringIO()
+    dmlpy.run("print($n + 1)", args={"n": np.float64(2.5)}, stdout=out)
+    assert out.getvalue() == "3.5\n"
+
+
+def test_a_missing_script_file_is_named():
+    with pytest.raises(dmlpy.DMLError, match="no DML script file 'no_such_script.dml'"):
+        dmlpy.run("no_such_script.dml")
+
+
+def test_inputs_must_be_a_dict():
+    with pytest.raises(TypeError, match="inputs must be a dict"):
+        dmlpy.run("x = 1", inputs=[1, 2])
