@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 
@@ -73,6 +74,9 @@ def _named_args(items) -> dict:
         if "=" not in it:
             raise DMLUsageError(f"-nvargs expects NAME=VALUE, got '{it}'")
         k, v = it.split("=", 1)
+        if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]*", k):
+            raise DMLUsageError(f"-nvargs: '{k}' is not a DML variable name (a letter, then letters, "
+                                "digits or underscores)")
         out[k] = typed_arg(v)
     return out
 

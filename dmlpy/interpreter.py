@@ -570,7 +570,9 @@ def typed_arg(text: str):
     if text in ("TRUE", "FALSE"):
         return text == "TRUE"
     try:
-        return int(text)
+        number = int(text)
+        if -2 ** 63 <= number < 2 ** 63:        # else not a Java long: read as a double below
+            return number
     except ValueError:
         pass
     try:

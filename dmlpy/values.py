@@ -17,6 +17,7 @@ import numpy as np
 
 from . import backend
 from .errors import DMLRuntimeError
+from .javadouble import java_double
 
 
 class DMLList:
@@ -96,69 +97,6 @@ def type_name(v) -> str:
 
 
 # ---------------------------------------------------------------- printing
-
-def java_double(d: float) -> str:
-    """Java's Double.toString: shortest round-trip digits, plain between 1e-3 and 1e7."""
-    if d != d:
-        return "NaN"
-    if d == math.inf:
-        return "Infinity"
-    if d == -math.inf:
-        return "-Infinity"
-    if d == 0.0:
-        return "-0.0" if math.copysign(1.0, d) < 0 else "0.0"
-    sign = "-" if d < 0 else ""
-    if 9007199254740992.0 <= abs(d) < 9223372036854775808.0:
-        return sign + _java_long_digits(abs(d))
-    r = repr(abs(d))
-    # digits and decimal exponent of the shortest representation
-    if "e" in r:
-        mant, exp = r.split("e")
-        exp = int(exp)
-    else:
-        mant, exp = r, 0
-    if "." in mant:
-        ip, fp = mant.split(".")
-    else:
-        ip, fp = mant, ""
-    digits = (ip + fp).lstrip("0")
-    # position of the decimal point relative to the first significant digit
-    point = len(ip) + exp  # decimal point index within ip+fp string
-    lead_zeros = len(ip + fp) - len((ip + fp).lstrip("0"))
-    sci_exp = point - lead_zeros - 1
-    digits = digits.rstrip("0") or "0"
-    a = abs(d)
-    if 1e-3 <= a < 1e7:
-        if sci_exp >= 0:
-            ipart = digits[: sci_exp + 1].ljust(sci_exp + 1, "0")
-            fpart = digits[sci_exp + 1:] or "0"
-        else:
-            ipart = "0"
-            fpart = "0" * (-sci_exp - 1) + digits
-        return f"{sign}{ipart}.{fpart}"
-    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{sci_exp}"
-
-
-def _java_long_digits(a: float) -> str:
-    """Java 17 prints doubles in [2^53, 2^63) from their exact integer value, dropping only
-    floor((binExp - 54) * log10(2)) low digits (with rounding), so often more digits than the
-    shortest representation."""
-    n = int(a)
-    bin_exp = n.bit_length() - 1
-    p2 = bin_exp - 54
-    drop = int(p2 * 0.30102999566398120) if p2 > 1 else 0
-    exp10 = 0
-    if drop:
-        pow10 = 10 ** drop
-        n, residue = divmod(n, pow10)
-        if residue >= pow10 // 2:
-            n += 1
-        exp10 = drop
-    digits = str(n)
-    exp10 += len(digits) - 1
-    digits = digits.rstrip("0") or "0"
-    return f"{digits[0]}.{digits[1:] or '0'}E{exp10}"
-
 
 def format_scalar(v) -> str:
     t = type(v)

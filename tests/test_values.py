@@ -3,7 +3,8 @@ import math
 
 from hypothesis import given, strategies as st
 
-from dmlpy.values import fixed_decimal, java_double
+from dmlpy.javadouble import java_double
+from dmlpy.values import fixed_decimal
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

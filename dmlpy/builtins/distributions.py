@@ -20,6 +20,7 @@ import numbers
 
 from .registry import builtin
 from ..errors import DMLRuntimeError
+from ..javadouble import java_double
 
 _EPS = 2.220446049250313e-16
 _TINY = 1e-300
@@ -375,11 +376,6 @@ def f_quantile(p: float, df1: float, df2: float) -> float:
 
 # ------------------------------------------------------ the DML builtins
 
-def _java_double(v: float) -> str:
-    from ..values import java_double
-    return java_double(v)
-
-
 def _number(value, name: str) -> float:
     """A distribution argument as a double: numbers and numeric strings (as SystemDS parses them)."""
     if isinstance(value, bool):
@@ -441,14 +437,14 @@ def _normal_params(params):
     mean = _number(params.get("mean", 0.0), "mean")
     sd = _number(params.get("sd", 1.0), "sd")
     if not sd > 0.0:
-        raise DMLRuntimeError(f"Standard deviation for Normal distribution must be positive ({_java_double(sd)})")
+        raise DMLRuntimeError(f"Standard deviation for Normal distribution must be positive ({java_double(sd)})")
     return mean, sd
 
 
 def _exp_rate(params):
     rate = _number(params.get("rate", 1.0), "rate")
     if not rate > 0.0:
-        raise DMLRuntimeError(f"Rate for Exponential distribution must be positive ({_java_double(rate)})")
+        raise DMLRuntimeError(f"Rate for Exponential distribution must be positive ({java_double(rate)})")
     return rate
 
 

@@ -3,14 +3,14 @@
 Reading uses Java's Double.parseDouble grammar: surrounding blanks allowed,
 "NaN" and "Infinity" (case-sensitive, with a sign), an optional f/F/d/D suffix,
 hex floats; Python-only spellings such as "inf", "nan" or "1_000" are rejected.
-Writing uses Java's Double.toString: shortest round-trip digits, plain notation
-for 1e-3 <= |x| < 1e7, otherwise "d.dddE<exp>".
+Writing uses Java's Double.toString (dmlpy/javadouble.py): plain notation for
+1e-3 <= |x| < 1e7, otherwise "d.dddE<exp>".
 """
 from __future__ import annotations
 
 import re
 
-from ..values import java_double
+from ..javadouble import java_double
 
 _JAVA_DOUBLE = re.compile(
     r"[+-]?(?:NaN|Infinity"
