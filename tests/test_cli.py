@@ -155,6 +155,20 @@ def test_missing_command_line_parameter_is_a_validation_error():
     assert "command-line parameter $x is not given" in p.stderr
 
 
+def test_nvargs_names_must_be_variable_names():
+    p = dmlpy("-c", "print($n)", "-nvargs", "=3")
+    assert p.returncode == 2
+    assert "-nvargs: '' is not a DML variable name" in p.stderr
+
+
+def test_integer_argument_beyond_a_long_is_a_double():
+    # SystemDS reads a number that is no Java long as a double (and Java 17 prints it so)
+    p = dmlpy("-c", "print($1)", "-args", "99999999999999999999999")
+    assert (p.returncode, p.stdout) == (0, "9.999999999999999E22\n")
+    p = dmlpy("-c", "print($1)", "-args", "9223372036854775807")
+    assert p.stdout == "9223372036854775807\n"      # the largest long is still an int
+
+
 def test_stats_prints_heavy_hitters():
     p = dmlpy("-stats", "-c", "X = matrix(1, 10, 10); for (i in 1:5) { X = X %*% X / sum(X) }\nprint(sum(X))")
     assert p.returncode == 0
