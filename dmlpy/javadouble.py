@@ -50,11 +50,7 @@ def java_double(d: float) -> str:
     if d == 0.0:
         return "-0.0" if math.copysign(1.0, d) < 0 else "0.0"
     sign = "-" if d < 0 else ""
-    a = abs(d)
-    if _SMALLEST_NORMAL <= a < _TWO_53 and math.frexp(a)[0] != 0.5:
-        digits, exp10 = _shortest_digits(a)
-    else:
-        digits, exp10 = _digits(a)
+    digits, exp10 = java_digits(abs(d))
     if -3 <= exp10 < 7:       # plain notation for 1e-3 <= |d| < 1e7
         if exp10 >= 0:
             whole = digits[:exp10 + 1].ljust(exp10 + 1, "0")
@@ -71,6 +67,19 @@ def java_double(d: float) -> str:
 # rest (powers of two, whose gap below is narrower; subnormals; 2^53 and up) take Java's method.
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 _TWO_53 = 9007199254740992.0
+
+
+def java_digits(a: float) -> tuple[str, int]:
+    """The decimal digits Java 17 gives a positive finite double (Double.toString prints them, and
+    DecimalFormat rounds them), and the decimal exponent of the first."""
+    if shortest_is_java(a):
+        return _shortest_digits(a)
+    return _digits(a)
+
+
+def shortest_is_java(a: float) -> bool:
+    """Whether Python's shortest repr of a positive double has Java's digits (see above)."""
+    return _SMALLEST_NORMAL <= a < _TWO_53 and math.frexp(a)[0] != 0.5
 
 
 def _shortest_digits(a: float) -> tuple[str, int]:

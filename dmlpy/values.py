@@ -17,7 +17,7 @@ import numpy as np
 
 from . import backend
 from .errors import DMLRuntimeError
-from .javadouble import java_double
+from .javadouble import java_digits, java_double, shortest_is_java
 
 
 class DMLList:
@@ -117,10 +117,11 @@ _WIDE_DECIMALS = Context(prec=700)        # a double's 309 integer digits and to
 
 
 def fixed_decimal(x: float, decimal: int) -> str:
-    """toString's cell format, as Java's DecimalFormat: the shortest decimal digits of the double
-    (zero-padded, so 0.1 with 17 decimals is 0.10000000000000000), rounded half-even; at a tie in
-    those digits the exact binary value decides (0.15 is below its tie, giving 0.1). A zero, even
-    -0.0, prints without a sign; a negative value that rounds to zero keeps it (-0.000)."""
+    """toString's cell format, as Java's DecimalFormat: the double's digits as Double.toString has
+    them (javadouble.java_digits; zero-padded, so 0.1 with 17 decimals is 0.10000000000000000, and
+    1e23 is 99999999999999990000000.000), rounded half-even; at a tie in those digits the exact
+    binary value decides (0.15 is below its tie, giving 0.1). A zero, even -0.0, prints without a
+    sign; a negative value that rounds to zero keeps it (-0.000)."""
     if x != x:
         return "NaN"
     if math.isinf(x):
@@ -130,7 +131,13 @@ def fixed_decimal(x: float, decimal: int) -> str:
     # (the default 28 digits hold the quantized value only below about 1e24 with a few decimals:
     # 1e300 has 301 digits)
     ctx = _WIDE_DECIMALS if abs(x) >= 1e20 or decimal > 20 else None
-    shortest = Decimal(repr(x))
+    if x == 0:
+        shortest = Decimal(0)
+    elif shortest_is_java(abs(x)):
+        shortest = Decimal(repr(x))
+    else:
+        digits, exp10 = java_digits(abs(x))
+        shortest = Decimal((int(x < 0), tuple(map(int, digits)), exp10 - len(digits) + 1))
     step = Decimal(1).scaleb(-decimal)
     q = shortest.quantize(step, rounding=ROUND_HALF_EVEN, context=ctx)
     rest = abs(shortest - shortest.quantize(step, rounding=ROUND_DOWN, context=ctx))

@@ -29,3 +29,12 @@ def test_print_and_string_concatenation_use_it():
     buf = io.StringIO()
     dmlpy.run("print(2^-31)\nprint(5e-324)\nprint(8.41e21)\nprint(0.1)", stdout=buf)
     assert buf.getvalue() == "4.6566128730773926E-10\n4.9E-324\n8.409999999999999E21\n0.1\n"
+
+
+def test_toString_rounds_javas_digits():
+    # DecimalFormat rounds the digits Double.toString has (recorded from SystemDS 3.4.0)
+    out = dmlpy.run('X = matrix("1e23 5e22 2.0118919930868186e25 0.125", rows=1, cols=4)\n'
+                    's = toString(X)\nt = toString(matrix(2^-31, 1, 1), decimal=25)', outputs=["s", "t"])
+    assert out["s"] == ("99999999999999990000000.000 49999999999999996000000.000 "
+                        "20118919930868185000000000.000 0.125\n")
+    assert out["t"] == "0.0000000004656612873077393\n"
