@@ -207,16 +207,18 @@ def to_string(v) -> str:
     return format_scalar(v)
 
 
-def frame_to_string(f: Frame) -> str:
-    """SystemDS's frame layout: a header with the shape, column names and schema, then the rows."""
+def frame_to_string(f: Frame, rows: int = 100, cols: int = 100) -> str:
+    """SystemDS's frame layout: a header with the shape, then the names and schema of the first
+    `cols` columns, then their first `rows` rows."""
     ncol = len(f.columns)
     nrow = len(f.columns[0]) if ncol else 0
-    names = f.names or [f"C{j + 1}" for j in range(ncol)]
-    schema = f.schema or ["STRING"] * ncol
+    shown_cols, shown_rows = min(ncol, max(cols, 0)), min(nrow, max(rows, 0))
+    names = (f.names or [f"C{j + 1}" for j in range(ncol)])[:shown_cols]
+    schema = (f.schema or ["STRING"] * ncol)[:shown_cols]
     lines = [f"# FRAME: nrow = {nrow}, ncol = {ncol}", "# " + " ".join(names), "# " + " ".join(schema)]
-    for i in range(nrow):
+    for i in range(shown_rows):
         cells = []
-        for j in range(ncol):
+        for j in range(shown_cols):
             v = f.columns[j][i]
             kind = schema[j]
             if v is None:

@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..errors import DMLRuntimeError, DMLStop
 from ..values import (DMLList, Frame, a_type_name, as_bool, as_float, as_int, format_scalar, is_matrix,  # noqa: F401
-                      list_to_string, matrix_to_string, to_string, type_name)
+                      frame_to_string, list_to_string, matrix_to_string, to_string, type_name)
 from .registry import builtin
 
 _SCALAR = (int, float, bool)
@@ -84,6 +84,8 @@ def to_string_(target, rows=100, cols=100, decimal=3, sparse=False, sep=" ", lin
                                 as_bool(sparse, "sparse"), str(sep), str(linesep))
     if type(target) is DMLList:
         return list_to_string(target)
+    if type(target) is Frame:
+        return frame_to_string(target, as_int(rows, "rows"), as_int(cols, "cols"))
     return to_string(target)
 
 

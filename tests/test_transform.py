@@ -1,0 +1,45 @@
+"""transformencode/apply/decode beyond the recorded conformance cases (tests/conformance/cases/
+builtins/transform_*.dml): the spec's lenient JSON, and the errors of bad input."""
+import io
+
+import pytest
+
+import dmlpy
+from dmlpy.builtins.transform import _parse_spec
+
+F = 'F = as.frame(matrix("3 1 2 3", rows=2, cols=2))\n'
+
+
+def test_spec_takes_unquoted_keys_and_words():
+    spec = _parse_spec("t", '{ids:true,recode:["C 1", x],dummycode:[{id:2,method:one-hot}],a:1e5,b:-2.5E-3}')
+    assert spec == {"ids": True, "recode": ["C 1", "x"], "dummycode": [{"id": 2, "method": "one-hot"}],
+                    "a": 100000.0, "b": -0.0025}
+
+
+def test_recode_by_column_name():
+    out = dmlpy.run(F + '[X, M] = transformencode(target=F, spec="{recode:[\\"C2\\"]}")', outputs=["X"])
+    assert out["X"].tolist() == [[3.0, 1.0], [2.0, 2.0]]
+
+
+@pytest.mark.parametrize("script, message", [
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,recode:[1]")',
+     r"transformencode\(\): spec is not valid JSON"),
+    ('[X, M] = transformencode(target=matrix(1, 2, 2), spec="{ids:true,recode:[1]}")',
+     r"transformencode\(\): target must be a frame, not a matrix"),
+    (F + '[X, M] = transformencode(target=F, spec="{recode:[\\"name\\"]}")',
+     r"recode names column 'name', which the frame does not have \(its columns: C1, C2\)"),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,recode:[3]}")',
+     r"recode names column 3, but the frame has 2"),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,hash:[1],K:4}")',
+     r"the 'hash' transformation is not supported by dmlpy"),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,recode:[1]}")\n'
+         'Y = transformapply(target=F, spec="{ids:true,recode:[1]}", meta=as.frame(matrix(1, 2, 3)))',
+     r"transformapply\(\): meta has 3 columns, but the frame has 2"),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,recode:[1]}")\n'
+         'D = transformdecode(target=matrix(1, 2, 3), spec="{ids:true,recode:[1]}", meta=M)',
+     r"transformdecode\(\): the matrix has 3 columns, but the spec and meta describe 2"),
+])
+def test_bad_input_is_a_dml_error(script, message):
+    with pytest.raises(dmlpy.DMLError, match=message) as e:
+        dmlpy.Session(stdout=io.StringIO()).run(script)
+    assert "internal error" not in str(e.value)
