@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="positional parameters $1, $2, ...")
     p.add_argument("-nvargs", dest="nvargs", nargs="*", default=None, metavar="NAME=VALUE",
                    help="named parameters $NAME")
-    p.add_argument("-stats", "--stats", dest="stats", nargs="?", const=10, type=int, default=None, metavar="N",
+    p.add_argument("-stats", "--stats", dest="stats", nargs="?", const=_HEAVY_HITTERS, type=int, default=None, metavar="N",
                    help="print total time and the N heaviest builtins/operators (default 10)")
     p.add_argument("--check", action="store_true", help="parse and validate only, do not run")
     p.add_argument("--debug", "-debug", action="store_true", help="show Python tracebacks on errors")
@@ -81,8 +81,22 @@ def _named_args(items) -> dict:
     return out
 
 
+_HEAVY_HITTERS = 10        # -stats without a count lists this many, as SystemDS does
+
+
+def _stats_count_optional(argv: list[str]) -> list[str]:
+    """`-stats SCRIPT`: argparse would read the script as -stats's count; SystemDS's count is
+    optional, so a -stats followed by anything but a number gets its default count here."""
+    out = []
+    for i, a in enumerate(argv):
+        out.append(a)
+        if a in ("-stats", "--stats") and i + 1 < len(argv) and not re.fullmatch(r"\d+", argv[i + 1]):
+            out[-1] = f"{a}={_HEAVY_HITTERS}"
+    return out
+
+
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _stats_count_optional(list(sys.argv[1:] if argv is None else argv))
     p = _parser()
     try:
         opts = p.parse_args(argv)

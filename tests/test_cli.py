@@ -169,6 +169,14 @@ def test_integer_argument_beyond_a_long_is_a_double():
     assert p.stdout == "9223372036854775807\n"      # the largest long is still an int
 
 
+def test_stats_before_the_script_takes_its_default_count(tmp_path):
+    script = tmp_path / "s.dml"
+    script.write_text("x = sum(matrix(1, 3, 3))\nprint(x)\n")
+    p = dmlpy("-stats", str(script))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("9.0\nSystemDS Statistics:\nTotal execution time:")
+
+
 def test_stats_prints_heavy_hitters():
     p = dmlpy("-stats", "-c", "X = matrix(1, 10, 10); for (i in 1:5) { X = X %*% X / sum(X) }\nprint(sum(X))")
     assert p.returncode == 0
