@@ -5,10 +5,12 @@
     python benchmarks/run.py --repeat 5 --no-systemds
 
 Prints, per case, the median over --repeat runs of dmlpy's time, SystemDS's time and their ratio
-(target ratios come from the issues). dmlpy's time is compile + run inside one Python process;
-SystemDS's is the "Total execution time" it reports (JVM start-up excluded), so the ratio favours
-neither start-up. The loop cases also print the wall-clock times of whole processes, start-ups
-included; start-up alone is the startup case (wall time of a process).
+(target ratios come from the issues). dmlpy's time is parse + compile + run, timed inside a fresh
+Python process for each run; SystemDS's is the "Total execution time" a fresh JVM reports (start-up
+excluded), so the ratio favours neither start-up, and each side's runs are independent processes
+(on this shared 2-vCPU machine one process can run at half the speed of the next for its whole
+life, so runs inside one process are not independent samples). The loop cases also print the
+wall-clock times of whole processes, start-ups included; start-up alone is the startup case.
 """
 from __future__ import annotations
 
@@ -64,16 +66,29 @@ def big_script(lines: int = 1200) -> str:
 
 # ------------------------------------------------------------------ runners
 
-def time_dmlpy(script: str, repeat: int) -> list[float]:
-    from dmlpy.interpreter import Session
-    from dmlpy.parser import parse
+_TIME_IN_FRESH_PROCESS = """
+import io, sys, time
+from dmlpy.interpreter import Session
+from dmlpy.parser import parse
+text = open(sys.argv[1]).read()
+t0 = time.perf_counter()
+Session(stdout=io.StringIO()).run_program(parse(text, "<bench>"))
+print(time.perf_counter() - t0)
+"""
+
+
+def time_dmlpy_fresh(script: str, repeat: int) -> list[float]:
+    """Parse + compile + run of a script, each run in a new Python process (timed inside it:
+    start-up excluded)."""
     times = []
-    for _ in range(repeat):
-        out = io.StringIO()
-        t0 = time.perf_counter()
-        s = Session(stdout=out)
-        s.run_program(parse(script, "<bench>"))
-        times.append(time.perf_counter() - t0)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "bench.dml")
+        with open(path, "w") as f:
+            f.write(script)
+        for _ in range(repeat):
+            p = subprocess.run([sys.executable, "-c", _TIME_IN_FRESH_PROCESS, path], capture_output=True,
+                               text=True, check=True, env=_user_env(), cwd=os.path.dirname(HERE))
+            times.append(float(p.stdout.split()[-1]))
     return times
 
 
@@ -160,7 +175,7 @@ def time_side_by_side(script: str, repeat: int, sd: str | None):
     Also prints the wall-clock times of whole processes (Python's and the JVM's start-up in)."""
     mine, theirs, my_wall, their_wall = [], [], [], []
     for _ in range(repeat):
-        mine += time_dmlpy(script, 1)
+        mine += time_dmlpy_fresh(script, 1)
         my_wall.append(time_dmlpy_process(script))
         if sd:
             t0 = time.perf_counter()
@@ -218,7 +233,6 @@ def case_alexnet_step(a, sd):
     script = os.path.join(HERE, "alexnet_step.dml")
     mine, peaks = [], []
     for _ in range(a.repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         p = subprocess.run([sys.executable, "-m", "dmlpy", script], capture_output=True, text=True, cwd=scripts,
                            env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))
         if p.returncode != 0:
