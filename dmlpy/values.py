@@ -128,9 +128,9 @@ def fixed_decimal(x: float, decimal: int) -> str:
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         x = 0.0
-    # (the default 28 digits hold the quantized value only below about 1e24 with a few decimals:
-    # 1e300 has 301 digits)
-    ctx = _WIDE_DECIMALS if abs(x) >= 1e20 or decimal > 20 else None
+    # (the default context's 28 digits hold the quantized value only while its integer digits and
+    # decimals together stay below that: 1e300 has 301 digits, 3e15 with 20 decimals 36)
+    ctx = _WIDE_DECIMALS if abs(x) >= 1e15 or decimal > 12 else None
     if x == 0:
         shortest = Decimal(0)
     elif shortest_is_java(abs(x)):

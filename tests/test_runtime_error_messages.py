@@ -98,3 +98,9 @@ def test_degrees_of_freedom_beyond_a_java_int_saturate():
     # the normal gives the normal's quantile; the chi-squared one's far tail gives 0)
     out = dmlpy.run('a = icdf(target=0.9, dist="t", df=1e308)\nb = pchisq(target=3, df=1e308)', outputs=["a", "b"])
     assert round(out["a"], 5) == 1.28155 and out["b"] == 0.0
+
+
+def test_toString_of_large_values_with_many_decimals():
+    # (Python's default decimal context held 28 digits: 3e15 with 20 decimals needs 36)
+    out = dmlpy.run("s = toString(matrix(3e15, 1, 1), decimal=20)", outputs=["s"])
+    assert out["s"] == "3000000000000000." + "0" * 20 + "\n"
