@@ -381,7 +381,10 @@ def as_frame(X):
     if is_matrix(X):
         a = backend.to_host(X)
         schema = [_frame_column_type(a[:, j]) for j in range(a.shape[1])]
-        return Frame([[float(v) for v in a[:, j]] for j in range(a.shape[1])], None, schema)
+        # an FP32 column holds floats, as in SystemDS: 3e15 beside 0.5 becomes 3000000028082176
+        columns = [[float(v) for v in (a[:, j].astype(np.float32) if kind == "FP32" else a[:, j])]
+                   for j, kind in enumerate(schema)]
+        return Frame(columns, None, schema)
     if type(X) in _SCALAR or type(X) is str:
         return Frame([[X]], None, ["STRING" if type(X) is str else "FP64"])
     raise DMLRuntimeError(f"as.frame() is not defined for {a_type_name(X)}")
