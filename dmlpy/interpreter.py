@@ -24,6 +24,7 @@ from .builtins.construct import unique_first_occurrence
 from .builtins.dnn_conv import patch_cache
 from .compiler import Compiler, FunctionInfo, LineTable, Unit, _Emitter, mangle, unmangle
 from .errors import DMLError, DMLRuntimeError, DMLValidationError, Location
+from .io_formats.javanum import parse_double
 from .parser import gc_paused, parse_file
 from .validate import script_builtin_function
 from .values import DMLList, Frame, a_type_name, format_scalar, is_matrix, with_article
@@ -35,7 +36,6 @@ if not SHIPPED_SCRIPTS.is_dir():        # running from a source checkout
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 _MISSING = object()
-# NumPy's words for an array it cannot even describe (a ValueError, where a large one is a MemoryError)
 # Python's words where a number does not convert: a builtin that did not check its argument first
 _NUMBER_CONVERSIONS = (
     ("cannot convert float NaN to integer", "NaN given where an integer is needed"),
@@ -43,6 +43,7 @@ _NUMBER_CONVERSIONS = (
     ("int too large to convert to float", "an integer too large for a double"),
     ("too large to convert to C", "a number too large for a 64-bit integer"),
 )
+# NumPy's words for an array it cannot even describe (a ValueError, where a large one is a MemoryError)
 _TOO_LARGE = re.compile(r"array is too big|Maximum allowed (dimension|size) exceeded")
 
 
@@ -67,11 +68,11 @@ def _not_a_scalar(v, declared: str):
 
 def _parsed_number(v: str, declared: str) -> float:
     """A string cast to a declared int or double, as SystemDS casts it (Java's parseDouble)."""
-    try:
-        return float(v)
-    except ValueError:
+    number = parse_double(v)
+    if number is None:
         raise DMLRuntimeError(f"{with_article(declared)} scalar is declared here, "
-                              f"but the string \"{v}\" given is not a number") from None
+                              f"but the string \"{v}\" given is not a number")
+    return number
 
 
 def _cast_double(v):
