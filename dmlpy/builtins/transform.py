@@ -2,10 +2,13 @@
 
 A JSON spec names the columns to transform (by 1-based index with "ids": true, else by
 name) and how; columns it does not name pass through as numbers. Supported: recode (each
-distinct token a code 1, 2, ... in order of first occurrence) and dummycode (recode, then
-one 0/1 column per code). The metadata frame holds one column per input column: "token·code"
-entries of the recoded ones, in the order SystemDS writes them (a java.util.HashMap's
-iteration order over the token strings), padded with nulls.
+distinct token a code 1, 2, ... in order of first occurrence), bin (equi-width: bins of equal
+width between the column's min and max; equi-height: bin edges at the values ranked
+ceil(i * n / numbins); a value on an edge goes to the lower bin) and dummycode (the codes or
+bins, one 0/1 column each). The metadata frame holds one column per input column: for a
+recoded one its "token·code" entries in the order SystemDS writes them (a java.util.HashMap's
+iteration order over the token strings), for a binned one "lower·upper" per bin; padded with
+nulls.
 
 Tokens are the cells' texts as Java writes them: integers without a fraction, doubles by
 Double.toString (NaN is a token too), booleans "true"/"false", strings as they are.
@@ -24,7 +27,7 @@ from ..values import Frame, a_type_name, is_matrix
 from .registry import builtin
 
 _SEPARATOR = "·"           # between token and code in the metadata (SystemDS's choice)
-_SUPPORTED = ("recode", "dummycode")
+_SUPPORTED = ("recode", "dummycode", "bin")
 _KNOWN = _SUPPORTED + ("bin", "hash", "impute", "omit", "word_embedding", "bag_of_words", "udf")
 # a quoted string, or a bare word (SystemDS's JSON reader takes unquoted keys and values)
 _STRING_OR_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![0-9.])([A-Za-z_][A-Za-z0-9_.\-]*)')
@@ -54,29 +57,37 @@ def _parse_spec(func: str, spec) -> dict:
     return parsed
 
 
-def _columns(func: str, spec: dict, method: str, names: list[str]) -> list[int]:
-    """The 0-based columns a method names."""
-    out = []
-    for c in spec.get(method, []):
-        if spec.get("ids", False):
-            if type(c) is not int or not 1 <= c <= len(names):
-                raise DMLRuntimeError(f"{func}(): {method} names column {c}, but the frame has {len(names)}")
-            out.append(c - 1)
-        else:
-            if c not in names:
-                raise DMLRuntimeError(f"{func}(): {method} names column '{c}', which the frame does not have "
-                                      f"(its columns: {', '.join(names)})")
-            out.append(names.index(c))
-    return out
+def _column(func: str, spec: dict, method: str, c, names: list[str]) -> int:
+    """The 0-based column an entry of a method's list names."""
+    if isinstance(c, dict):         # {id: 1, ...} or {name: "C1", ...}
+        c = c.get("id") if spec.get("ids", False) else c.get("name")
+    if spec.get("ids", False):
+        if type(c) is not int or not 1 <= c <= len(names):
+            raise DMLRuntimeError(f"{func}(): {method} names column {c}, but the frame has {len(names)}")
+        return c - 1
+    if c not in names:
+        raise DMLRuntimeError(f"{func}(): {method} names column '{c}', which the frame does not have "
+                              f"(its columns: {', '.join(names)})")
+    return names.index(c)
 
 
 class _Plan:
-    """Which columns a spec recodes and dummycodes, for a frame of n columns."""
+    """What a spec does to each column of a frame: recode, bin (method, count), dummycode."""
 
     def __init__(self, func: str, spec_text, names: list[str]):
         spec = _parse_spec(func, spec_text)
-        self.dummy = set(_columns(func, spec, "dummycode", names))
-        self.recode = set(_columns(func, spec, "recode", names)) | self.dummy
+        self.bins = {}
+        for entry in spec.get("bin", []):
+            method = entry.get("method", "equi-width") if isinstance(entry, dict) else "equi-width"
+            count = entry.get("numbins", 10) if isinstance(entry, dict) else 10
+            if method not in ("equi-width", "equi-height"):
+                raise DMLRuntimeError(f"{func}(): bin method '{method}' (equi-width or equi-height)")
+            if type(count) is not int or count < 1:
+                raise DMLRuntimeError(f"{func}(): numbins must be a positive integer, not {count}")
+            self.bins[_column(func, spec, "bin", entry, names)] = (method, count)
+        self.dummy = {_column(func, spec, "dummycode", c, names) for c in spec.get("dummycode", [])}
+        self.recode = ({_column(func, spec, "recode", c, names) for c in spec.get("recode", [])}
+                       | self.dummy) - set(self.bins)
 
 
 # ------------------------------------------------------------------ tokens
@@ -135,25 +146,158 @@ def _number(func: str, value, column: int) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise DMLRuntimeError(f"{func}(): column {column + 1} passes through untransformed, but holds "
-                              f"the text '{value}', which is not a number") from None
+        raise DMLRuntimeError(f"{func}(): column {column + 1} holds the text '{value}', which is not a "
+                              "number (only recoded columns may hold text)") from None
 
 
-# ------------------------------------------------------------------ encoding
+# ------------------------------------------------------------------ column coders
 
-def _encode_columns(func: str, f: Frame, plan: _Plan, maps: list) -> np.ndarray:
-    """The matrix of a frame under the code maps (one dict per column, None where passed through)."""
+class _Recoder:
+    """Codes 1, 2, ... for the distinct tokens of a column."""
+
+    def __init__(self, codes: dict):
+        self.codes = codes
+
+    @classmethod
+    def build(cls, column, kind):
+        codes: dict = {}
+        for v in column:
+            t = _token(v, kind)
+            if t is not None and t not in codes:
+                codes[t] = len(codes) + 1
+        return cls(codes)
+
+    @classmethod
+    def from_meta(cls, func, entries, j):
+        codes = {}
+        for token, code in _meta_pairs(func, entries, j):
+            codes[token] = int(code)
+        return cls(codes)
+
+    def size(self) -> int:
+        return len(self.codes)
+
+    def encode(self, func, column, kind, j) -> np.ndarray:
+        """Codes, NaN for a token the map does not hold."""
+        return np.array([self.codes.get(_token(v, kind), np.nan) for v in column], dtype=np.float64)
+
+    def meta(self) -> list:
+        return [f"{t}{_SEPARATOR}{self.codes[t]}" for t in _hash_map_order(list(self.codes))]
+
+    def decoder(self):
+        tokens = {code: token for token, code in self.codes.items()}
+        return tokens.get
+
+
+class _Binner:
+    """Bins 1..n between edges (a value on an edge goes to the lower bin; outside, the end bins)."""
+
+    def __init__(self, method: str, edges: list):
+        self.method, self.edges = method, edges       # n + 1 edges
+
+    @classmethod
+    def build(cls, func, column, j, method: str, count: int):
+        values = np.array([_number(func, v, j) for v in column], dtype=np.float64)
+        values = np.sort(values[~np.isnan(values)])
+        if values.size == 0:
+            raise DMLRuntimeError(f"{func}(): column {j + 1} has no numbers to bin")
+        lo, hi = float(values[0]), float(values[-1])
+        if method == "equi-width":
+            edges = [lo + (hi - lo) * i / count for i in range(count + 1)]
+        else:       # equi-height: the i-th upper edge is the value ranked ceil(i * n / count)
+            n = values.size
+            edges = [lo] + [float(values[-(-i * n // count) - 1]) for i in range(1, count)] + [hi]
+        return cls(method, edges)
+
+    @classmethod
+    def from_meta(cls, func, entries, j, method: str):
+        pairs = list(_meta_pairs(func, entries, j))
+        try:
+            edges = [float(pairs[0][0])] + [float(upper) for _, upper in pairs]
+        except (IndexError, ValueError):
+            raise DMLRuntimeError(f"{func}(): meta column {j + 1} does not hold bin edges (lower·upper)") from None
+        return cls(method, edges)
+
+    def size(self) -> int:
+        return len(self.edges) - 1
+
+    def encode(self, func, column, kind, j) -> np.ndarray:
+        values = np.array([_number(func, v, j) for v in column], dtype=np.float64)
+        n = self.size()
+        if self.method == "equi-width":
+            width = (self.edges[-1] - self.edges[0]) / n
+            bins = np.ceil((values - self.edges[0]) / width) if width > 0 else np.ones_like(values)
+        else:
+            bins = np.searchsorted(np.array(self.edges[1:-1]), values, side="left") + 1.0
+        bins = np.clip(bins, 1, n)
+        bins[np.isnan(values)] = np.nan
+        return bins
+
+    def meta(self) -> list:
+        return [f"{java_double(lo)}{_SEPARATOR}{java_double(hi)}" for lo, hi in zip(self.edges, self.edges[1:])]
+
+    def decoder(self):
+        """A bin's middle, as text."""
+        def middle(code):
+            if code is None or not 1 <= code <= self.size():
+                return None
+            return java_double((self.edges[code - 1] + self.edges[code]) / 2)
+        return middle
+
+
+def _meta_pairs(func, entries, j):
+    for entry in entries:
+        if entry is None:
+            continue
+        first, sep, second = str(entry).rpartition(_SEPARATOR)
+        if not sep:
+            raise DMLRuntimeError(f"{func}(): meta column {j + 1} holds '{entry}', not two values "
+                                  f"joined by {_SEPARATOR}")
+        yield first, second
+
+
+def _build_coders(func: str, f: Frame, plan: _Plan) -> list:
+    schema = f.schema or ["STRING"] * len(f.columns)
+    coders = []
+    for j, column in enumerate(f.columns):
+        if j in plan.bins:
+            coders.append(_Binner.build(func, column, j, *plan.bins[j]))
+        elif j in plan.recode:
+            coders.append(_Recoder.build(column, schema[j]))
+        else:
+            coders.append(None)
+    return coders
+
+
+def _coders_from_meta(func: str, meta, names: list[str], plan: _Plan) -> list:
+    meta = _frame(func, meta)
+    if len(meta.columns) != len(names):
+        raise DMLRuntimeError(f"{func}(): meta has {len(meta.columns)} columns, but the frame has {len(names)}")
+    coders = []
+    for j, entries in enumerate(meta.columns):
+        if j in plan.bins:
+            coders.append(_Binner.from_meta(func, entries, j, plan.bins[j][0]))
+        elif j in plan.recode:
+            coders.append(_Recoder.from_meta(func, entries, j))
+        else:
+            coders.append(None)
+    return coders
+
+
+def _encode_columns(func: str, f: Frame, plan: _Plan, coders: list) -> np.ndarray:
+    """The matrix of a frame under its columns' coders (None: passed through as numbers); a
+    dummycoded column becomes one 0/1 column per code (all zeros for an unknown token)."""
     schema = f.schema or ["STRING"] * len(f.columns)
     nrow = len(f.columns[0]) if f.columns else 0
     blocks = []
     for j, column in enumerate(f.columns):
-        codes = maps[j]
-        if codes is None:
+        coder = coders[j]
+        if coder is None:
             blocks.append(np.array([_number(func, v, j) for v in column], dtype=np.float64).reshape(nrow, 1))
             continue
-        coded = np.array([codes.get(_token(v, schema[j]), np.nan) for v in column], dtype=np.float64)
+        coded = coder.encode(func, column, schema[j], j)
         if j in plan.dummy:
-            block = np.zeros((nrow, len(codes)))
+            block = np.zeros((nrow, coder.size()))
             seen = ~np.isnan(coded)
             block[np.nonzero(seen)[0], coded[seen].astype(np.int64) - 1] = 1.0
             blocks.append(block)
@@ -164,34 +308,13 @@ def _encode_columns(func: str, f: Frame, plan: _Plan, maps: list) -> np.ndarray:
     return np.hstack(blocks)
 
 
-def _metadata(f: Frame, maps: list) -> Frame:
-    """One column per input column: its "token·code" entries (none where passed through),
-    padded with nulls to the longest."""
-    entries = [[] if m is None else [f"{t}{_SEPARATOR}{m[t]}" for t in _hash_map_order(list(m))] for m in maps]
+def _metadata(f: Frame, coders: list) -> Frame:
+    """One column per input column, its coder's entries (none where passed through), padded
+    with nulls to the longest."""
+    entries = [[] if c is None else c.meta() for c in coders]
     nrow = max((len(e) for e in entries), default=0)
     columns = [e + [None] * (nrow - len(e)) for e in entries]
     return Frame(columns, _names(f), ["STRING"] * len(columns))
-
-
-def _read_metadata(func: str, meta, names: list[str], plan: _Plan) -> list:
-    meta = _frame(func, meta)
-    if len(meta.columns) != len(names):
-        raise DMLRuntimeError(f"{func}(): meta has {len(meta.columns)} columns, but the frame has {len(names)}")
-    maps = []
-    for j, column in enumerate(meta.columns):
-        if j not in plan.recode:
-            maps.append(None)
-            continue
-        codes = {}
-        for entry in column:
-            if entry is None:
-                continue
-            token, sep, code = str(entry).rpartition(_SEPARATOR)
-            if not sep:
-                raise DMLRuntimeError(f"{func}(): meta column {j + 1} holds '{entry}', not token{_SEPARATOR}code")
-            codes[token] = int(code)
-        maps.append(codes)
-    return maps
 
 
 @builtin("transformencode", returns=2, named_only=True)
@@ -199,44 +322,35 @@ def transformencode(target, spec):
     """[X, M] = transformencode(target=F, spec=json): the matrix of F and the metadata frame."""
     f = _frame("transformencode", target)
     plan = _Plan("transformencode", spec, _names(f))
-    schema = f.schema or ["STRING"] * len(f.columns)
-    maps = []
-    for j, column in enumerate(f.columns):
-        if j not in plan.recode:
-            maps.append(None)
-            continue
-        codes: dict = {}
-        for v in column:
-            t = _token(v, schema[j])
-            if t is not None and t not in codes:
-                codes[t] = len(codes) + 1
-        maps.append(codes)
-    X = _encode_columns("transformencode", f, plan, maps)
-    return backend.asarray(X), _metadata(f, maps)
+    coders = _build_coders("transformencode", f, plan)
+    X = _encode_columns("transformencode", f, plan, coders)
+    return backend.asarray(X), _metadata(f, coders)
 
 
 @builtin("transformapply", named_only=True)
 def transformapply(target, spec, meta):
-    """X = transformapply(target=F, spec=json, meta=M): F encoded with the codes of M (a token
-    M does not hold: NaN where recoded, a zero row where dummycoded)."""
+    """X = transformapply(target=F, spec=json, meta=M): F encoded with the codes and bins of M (a
+    token M does not hold: NaN where recoded, a zero row where dummycoded; a value outside the
+    bins: the first or last bin)."""
     f = _frame("transformapply", target)
     names = _names(f)
     plan = _Plan("transformapply", spec, names)
-    maps = _read_metadata("transformapply", meta, names, plan)
-    return backend.asarray(_encode_columns("transformapply", f, plan, maps))
+    coders = _coders_from_meta("transformapply", meta, names, plan)
+    return backend.asarray(_encode_columns("transformapply", f, plan, coders))
 
 
 @builtin("transformdecode", named_only=True)
 def transformdecode(target, spec, meta):
-    """F = transformdecode(target=X, spec=json, meta=M): the frame whose encoding X is."""
+    """F = transformdecode(target=X, spec=json, meta=M): the frame whose encoding X is (a bin
+    decodes to its middle)."""
     if not is_matrix(target):
         raise DMLRuntimeError(f"transformdecode(): target must be a matrix, not {a_type_name(target)}")
     X = np.asarray(backend.to_host(target), dtype=np.float64)
     meta = _frame("transformdecode", meta)
     names = _names(meta)
     plan = _Plan("transformdecode", spec, names)
-    maps = _read_metadata("transformdecode", meta, names, plan)
-    widths = [len(m) if j in plan.dummy else 1 for j, m in enumerate(maps)]
+    coders = _coders_from_meta("transformdecode", meta, names, plan)
+    widths = [c.size() if j in plan.dummy else 1 for j, c in enumerate(coders)]
     if sum(widths) != X.shape[1]:
         raise DMLRuntimeError(f"transformdecode(): the matrix has {X.shape[1]} columns, but the spec and "
                               f"meta describe {sum(widths)}")
@@ -244,15 +358,15 @@ def transformdecode(target, spec, meta):
     for j, width in enumerate(widths):
         block = X[:, at:at + width]
         at += width
-        if maps[j] is None:
+        if coders[j] is None:
             columns.append([float(v) for v in block[:, 0]])
             schema.append("FP64")
             continue
-        tokens = {code: token for token, code in maps[j].items()}
+        decode = coders[j].decoder()
         if j in plan.dummy:
             codes = [int(np.argmax(row)) + 1 if row.any() else None for row in block]
         else:
             codes = [None if v != v else int(v) for v in block[:, 0]]
-        columns.append([tokens.get(c) for c in codes])
+        columns.append([decode(c) for c in codes])
         schema.append("STRING")
     return Frame(columns, names, schema)
