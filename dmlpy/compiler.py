@@ -528,6 +528,8 @@ class Compiler(Resolver, TypeInference):
                 em.loc = (unit.file, p.line, p.col)
                 em.line(f"if {mangle(p.name)} is _MISSING: {mangle(p.name)} = {self.expr(p.default, scope, unit)}")
             cast = param_casts.get((p.type.data_type, p.type.value_type))
+            if p.type.data_type == "matrix":    # (an argument whose type is known only at run time)
+                cast = "_matrix_param"
             if cast:
                 em.line(f"{mangle(p.name)} = {cast}({mangle(p.name)})", (unit.file, p.line, p.col))
         self.block(fd.body, scope, unit, em)

@@ -144,6 +144,14 @@ def _number_to_int(v):
     return _cast_int(v) if t is float else _no_string(v, "int")
 
 
+def _matrix_param(v):
+    """A matrix parameter: a list or frame is refused (the body's matrix operators would fail on
+    it); a scalar passes, as SystemDS lets it where it inlines the function."""
+    if type(v) is DMLList or type(v) is Frame:
+        raise DMLRuntimeError(f"a matrix is declared here, but {a_type_name(v)} is given")
+    return v
+
+
 def _boolean_as_given(v):
     t = type(v)
     return v if t is bool or t is int or t is float else _no_string(v, "boolean")
@@ -217,7 +225,7 @@ class Session:
             "_NAN": math.nan, "_INF": math.inf, "_PI": math.pi, "_DMLList": DMLList, "_SAME": ops.SAME,
             "_exists": _exists, "_unique_first_occurrence": unique_first_occurrence, "_cast_double": _cast_double, "_cast_int": _cast_int, "_cast_boolean": _cast_boolean, "_cast_string": _cast_string,
             "_number_to_double": _number_to_double, "_number_to_int": _number_to_int,
-            "_boolean_as_given": _boolean_as_given,
+            "_boolean_as_given": _boolean_as_given, "_matrix_param": _matrix_param,
             "_add": ops.add, "_sub": ops.sub, "_mul": ops.mul, "_div": ops.div, "_pow": ops.pow_,
             "_mod": ops.mod, "_intdiv": ops.intdiv, "_matmul": ops.matmul, "_neg": ops.neg,
             "_lt": ops.lt, "_le": ops.le, "_gt": ops.gt, "_ge": ops.ge, "_eq": ops.eq, "_ne": ops.ne,

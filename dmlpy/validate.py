@@ -9,6 +9,7 @@ from . import ast as A
 from .builtins import REGISTRY
 from .errors import DMLValidationError, Location
 from .types import TYPE_WORDS
+from .values import with_article
 
 
 def _reads(node, out: set) -> None:
@@ -140,8 +141,11 @@ class Resolver:
         t = self.expr_type(a.value, scope, unit)
         scalar_given = t in ("i", "d", "b", "n", "s")
         if p.type.data_type in ("matrix", "frame", "list") and scalar_given:
-            raise self.err(f"{fname}(): parameter {p.name} is a {p.type.data_type}, but a "
-                           f"{TYPE_WORDS[t]} scalar is given", a, unit)
+            raise self.err(f"{fname}(): parameter {p.name} is a {p.type.data_type}, but "
+                           f"{with_article(TYPE_WORDS[t])} scalar is given", a, unit)
         if p.type.data_type == "scalar" and t in ("m", "l", "f"):
-            raise self.err(f"{fname}(): parameter {p.name} is a {p.type.value_type} scalar, but a "
-                           f"{TYPE_WORDS[t]} is given", a, unit)
+            raise self.err(f"{fname}(): parameter {p.name} is {with_article(p.type.value_type)} scalar, "
+                           f"but {with_article(TYPE_WORDS[t])} is given", a, unit)
+        if p.type.data_type == "matrix" and t in ("l", "f"):      # (SystemDS: "Invalid Datatypes")
+            raise self.err(f"{fname}(): parameter {p.name} is a matrix, but {with_article(TYPE_WORDS[t])} "
+                           "is given", a, unit)

@@ -42,6 +42,9 @@ CASES = [
      r"ppred\(\): unknown relational operator"),
     ('print(toString(bias_add(1, "a")))', r"bias_add\(\) needs a matrix input, not an int"),
     ('print(det(TRUE))', r"det\(\) needs a matrix argument, not a boolean"),
+    # a list reaching a matrix parameter (its type known only at run time)
+    ('f = function(matrix[double] X) return (matrix[double] Y) { Y = X + 1e-10 }\n'
+     'L = list(list(1))\nY = f(as.list(L))', r"a matrix is declared here, but a list is given"),
     # eval with arguments that do not fit the function
     ('g = function(matrix[double] X) return (matrix[double] Y) { Y = X * 2 }\n'
      'Y = eval("g", list(matrix(1, rows=2, cols=2), 3))', r"eval\(\): g\(\) takes 1 argument, but 2 are given"),
