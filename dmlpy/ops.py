@@ -15,7 +15,8 @@ import numpy as np
 
 from . import backend
 from .errors import DMLRuntimeError
-from .values import DMLList, a_type_name, as_int, format_scalar, type_name
+from . import frame_ops
+from .values import DMLList, Frame, a_type_name, as_int, format_scalar, type_name
 
 np.seterr(all="ignore")     # DML gives Infinity/NaN, never a warning
 
@@ -368,8 +369,11 @@ def index(X, rl, ru, cl, cu, name="matrix"):
     """X[rl:ru, cl:cu] (1-based, inclusive); None bounds select the whole dimension."""
     if type(X) is DMLList:
         return list_index(X, rl, ru, name)
+    if type(X) is Frame:
+        n, m = frame_ops.shape(X)
+        return frame_ops.index(X, *_range_of(rl, ru, n, "row", name), *_range_of(cl, cu, m, "column", name))
     if not _ismat(X):
-        raise DMLRuntimeError(f"cannot index {name}: it is {a_type_name(X)}, not a matrix or list")
+        raise DMLRuntimeError(f"cannot index {name}: it is {a_type_name(X)}, not a matrix, frame or list")
     n, m = X.shape
     r0, r1 = _range_of(rl, ru, n, "row", name)
     c0, c1 = _range_of(cl, cu, m, "column", name)
@@ -411,8 +415,12 @@ def set_index(X, rl, ru, cl, cu, value, name="matrix"):
     """
     if type(X) is DMLList:
         return list_set_index(X, rl, ru, value, name)
+    if type(X) is Frame:
+        n, m = frame_ops.shape(X)
+        return frame_ops.set_index(X, *_range_of(rl, ru, n, "row", name), *_range_of(cl, cu, m, "column", name),
+                                   value, name)
     if not _ismat(X):
-        raise DMLRuntimeError(f"cannot assign into {name}[...]: it is {a_type_name(X)}, not a matrix or list")
+        raise DMLRuntimeError(f"cannot assign into {name}[...]: it is {a_type_name(X)}, not a matrix, frame or list")
     n, m = X.shape
     r0, r1 = _range_of(rl, ru, n, "row", name)
     c0, c1 = _range_of(cl, cu, m, "column", name)

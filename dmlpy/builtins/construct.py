@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend, ops
+from .. import backend, frame_ops, ops
 from ..errors import DMLRuntimeError
-from ..values import a_type_name, format_scalar, is_matrix, matrix_argument
+from ..values import Frame, a_type_name, format_scalar, is_matrix, matrix_argument
 from .core import as_bool, as_float, as_int
 from .registry import builtin
 
@@ -228,13 +228,17 @@ def _bind(name, args, axis):
 
 @builtin("cbind")
 def cbind(*matrices):
-    """Matrices side by side (same number of rows)."""
+    """Matrices (or frames) side by side (same number of rows)."""
+    if matrices and type(matrices[0]) is Frame:
+        return frame_ops.bind("cbind", matrices, 1)
     return _bind("cbind", matrices, 1)
 
 
 @builtin("rbind")
 def rbind(*matrices):
-    """Matrices stacked (same number of columns)."""
+    """Matrices (or frames) stacked (same number of columns)."""
+    if matrices and type(matrices[0]) is Frame:
+        return frame_ops.bind("rbind", matrices, 0)
     return _bind("rbind", matrices, 0)
 
 

@@ -7,7 +7,7 @@ import time as _time
 
 import numpy as np
 
-from .. import backend
+from .. import backend, frame_ops
 from ..errors import DMLRuntimeError, DMLStop
 from ..values import (DMLList, Frame, a_type_name, as_bool, as_float, as_int, format_scalar, is_matrix,  # noqa: F401
                       frame_to_string, list_to_string, matrix_to_string, to_string, type_name)
@@ -296,7 +296,9 @@ def as_scalar(X):
         if len(X.items) != 1:
             raise DMLRuntimeError(f"as.scalar() needs a list of one element, not {len(X.items)}")
         return X.items[0]
-    raise DMLRuntimeError(f"as.scalar() needs a 1x1 matrix or a one-element list, not {a_type_name(X)}")
+    if type(X) is Frame:
+        return frame_ops.cell_value(X)
+    raise DMLRuntimeError(f"as.scalar() needs a 1x1 matrix or frame or a one-element list, not {a_type_name(X)}")
 
 
 @builtin("as.matrix")

@@ -1,5 +1,6 @@
-"""transformencode/apply/decode beyond the recorded conformance cases (tests/conformance/cases/
-builtins/transform_*.dml): the spec's lenient JSON, and the errors of bad input."""
+"""Frames: transformencode/apply/decode, indexing and binding, beyond the recorded conformance cases
+(tests/conformance/cases/builtins/transform_*.dml, frame_*.dml): the spec's lenient JSON, and
+the errors of bad input."""
 import io
 
 import pytest
@@ -43,3 +44,16 @@ def test_bad_input_is_a_dml_error(script, message):
     with pytest.raises(dmlpy.DMLError, match=message) as e:
         dmlpy.Session(stdout=io.StringIO()).run(script)
     assert "internal error" not in str(e.value)
+
+
+@pytest.mark.parametrize("script, message", [
+    (F + 'print(toString(F[3, ]))', r"index out of bounds: F\[row 3\] but F has 2 rows"),
+    (F + 'F[1, 1] = "x"', r"cannot store the string 'x' in F's INT32 column"),
+    (F + 'G = cbind(F, matrix(1, 2, 2))', r"cbind\(\) binds frames with frames only, not with a matrix"),
+    (F + 'G = rbind(F, as.frame(matrix(1, 2, 3)))', r"rbind\(\): frames of 2 and 3 columns"),
+    (F + 'F[1:2, 1] = 5', r"a scalar can only be assigned to a single cell"),
+    (F + 'print(as.scalar(F))', r"as.scalar\(\) needs a 1x1 frame, not 2x2"),
+])
+def test_frame_operations_refuse_bad_input(script, message):
+    with pytest.raises(dmlpy.DMLError, match=message):
+        dmlpy.Session(stdout=io.StringIO()).run(script)
