@@ -41,6 +41,7 @@ _NUMBER_CONVERSIONS = (
     ("cannot convert float NaN to integer", "NaN given where an integer is needed"),
     ("cannot convert float infinity to integer", "Infinity given where an integer is needed"),
     ("int too large to convert to float", "an integer too large for a double"),
+    ("integer division result too large for a float", "an integer too large for a double"),
     ("too large to convert to C", "a number too large for a 64-bit integer"),
 )
 # NumPy's words for an array it cannot even describe (a ValueError, where a large one is a MemoryError)

@@ -30,6 +30,8 @@ CASES = [
     ('print(toString(seq(0, Inf, 1)))', r"seq\(\): invalid parameters \(0\.0, Infinity, 1\.0\)"),
     ('A = matrix("1.7 2.2 1e308", rows=3, cols=1)\nprint(toString(table(A, matrix(1, rows=3, cols=1))))',
      r"a number too large for a 64-bit integer"),
+    # (dmlpy's ints do not wrap at 2^63, a known difference; a huge one in a division)
+    ('x = 1\nwhile (x / 100) x = x * 3', r"an integer too large for a double"),
     # dimensions SystemDS cannot hold
     ('X = matrix(3, rows=1e10, cols=2)', r"matrix\(\): 10000000000 rows are more than SystemDS supports"),
     ('X = rand(rows=2, cols=1e308)', r"rand\(\): 1\.0E308 columns are more than SystemDS supports"),
