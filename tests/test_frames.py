@@ -57,3 +57,17 @@ def test_bad_input_is_a_dml_error(script, message):
 def test_frame_operations_refuse_bad_input(script, message):
     with pytest.raises(dmlpy.DMLError, match=message):
         dmlpy.Session(stdout=io.StringIO()).run(script)
+
+
+@pytest.mark.parametrize("script, message", [
+    (F + 'G = map(F, "x -> x.foo()")', r"map\(\): the method .foo\(\) is not supported"),
+    (F + 'G = map(F, "x -> Foo.bar(x)")', r"map\(\): the method .bar\(\) is not supported"),
+    (F + 'G = map(F, "x -> x.length(")', r"map\(\): unexpected end"),
+    (F + 'G = map(F, "(x, y) -> x + y")', r"map\(\): lambdas of 2 parameters are not supported"),
+    (F + 'G = map(F, "x -> x", margin=1)', r"map\(\): margin .* is not supported"),
+    (F + 'G = map(F, "x -> Integer.valueOf(x + \\"a\\")")', r'NumberFormatException -- For input string: "3a"'),
+    ('G = map(matrix(1, 2, 2), "x -> x")', r"map\(\): target must be a frame, not a matrix"),
+])
+def test_map_refuses_what_it_cannot_read(script, message):
+    with pytest.raises(dmlpy.DMLError, match=message):
+        dmlpy.Session(stdout=io.StringIO()).run(script)

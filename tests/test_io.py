@@ -320,6 +320,14 @@ def test_frame_from_csv_holds_the_strings(tmp_path):
     assert f.names == ["name", "age"] and f.columns == [["ann", "bob"], ["31", None]]
 
 
+def test_frame_from_csv_trims_fields_and_has_default_names(tmp_path):
+    # SystemDS 3.4.0 read this file as [pad] [x] / [b] [c] (measured with a map over the cells),
+    # and a frame read without a header has default names, which indexing renumbers
+    (tmp_path / "m.csv").write_text("  pad ,x\nb, c \n")
+    f = dio.read(Ctx(tmp_path), "m.csv", data_type="frame", format="csv", header=False)
+    assert f.columns == [["pad", "b"], ["x", "c"]] and f.names is None
+
+
 # -------------------------------------------------------------- DML level
 def test_dml_program_writes_and_reads(tmp_path):
     out = []

@@ -44,7 +44,7 @@ from ..errors import DMLRuntimeError
 from ..io_formats import coordinate, delimited, npy, scalar as scalar_io
 from ..io_formats.files import (FormatError, atomic_write, atomic_write_text, head_bytes, numbered_lines,
                                 remove_if_exists, sources)
-from ..io_formats.javanum import parse_double
+from ..io_formats.javanum import java_trim, parse_double
 from ..io_formats.mtd import author, created, format_mtd, matrix_entries, mtd_path, read_mtd, scalar_entries
 from ..values import Frame, a_type_name, is_matrix, type_name
 from .registry import builtin
@@ -265,12 +265,11 @@ def _read_frame(path: str, shown: str, fmt: str, params: dict) -> Frame:
             continue
         if rows and len(cells) != len(rows[0]):
             raise FormatError(name, lineno, f"row has {len(cells)} fields, the first row {len(rows[0])}")
-        rows.append([c if c != "" else None for c in cells])
+        trimmed = [java_trim(c) for c in cells]     # (SystemDS trims each field, as String.trim)
+        rows.append([c if c != "" else None for c in trimmed])
     ncol = len(rows[0]) if rows else len(names or [])
-    if names is None:
-        names = [f"C{j + 1}" for j in range(ncol)]
     columns = [[r[j] for r in rows] for j in range(ncol)]
-    return Frame(columns, names, ["STRING"] * ncol)
+    return Frame(columns, names, ["STRING"] * ncol)      # (no header: default names C1, C2, ...)
 
 
 def _write_frame(F: Frame, path: str, fmt: str, header: bool, sep: str, description) -> None:
