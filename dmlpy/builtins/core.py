@@ -239,6 +239,9 @@ def length(X):
         return int(X.shape[0] * X.shape[1])
     if type(X) is DMLList:
         return len(X.items)
+    if type(X) is Frame:
+        rows, cols = frame_ops.shape(X)
+        return rows * cols
     raise DMLRuntimeError(f"length() needs a matrix, frame or list, not {a_type_name(X)}")
 
 

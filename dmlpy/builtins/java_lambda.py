@@ -6,7 +6,7 @@ char literals, the lambda's parameter, `+ - * / %`, comparisons, `== !=`, `&& ||
 array indexing, the common String methods (length, toLowerCase, toUpperCase, trim, equals,
 equalsIgnoreCase, contains, startsWith, endsWith, replace, replaceAll, split, substring, charAt,
 indexOf, isEmpty, concat, matches), String.valueOf, Integer/Long/Double.valueOf and parse*,
-Math.abs/min/max, and UtilFunctions.splitRecodeEntry. Anything else is a DML error naming it.
+Math.abs/min/max, and UtilFunctions.splitRecodeEntry and getAsciiAtIdx. Anything else is a DML error naming it.
 """
 from __future__ import annotations
 
@@ -318,7 +318,9 @@ _STATIC = {
     "Long": {"valueOf": _parse_number(int), "parseLong": _parse_number(int)},
     "Double": {"valueOf": _parse_number(float), "parseDouble": _parse_number(float)},
     "Math": {"abs": abs, "min": min, "max": max},
-    "UtilFunctions": {"splitRecodeEntry": lambda s: list(_text(s).rpartition("·")[::2])},
+    "UtilFunctions": {"splitRecodeEntry": lambda s: list(_text(s).rpartition("·")[::2]),
+                      # the code of the character at a 1-based position, 0 beyond the string
+                      "getAsciiAtIdx": lambda s, i: ord(s[i - 1]) if 1 <= i <= len(s) else 0},
 }
 
 
@@ -326,6 +328,8 @@ def compile_lambda(text: str):
     """A Python function of one cell's text (or of a row's texts, for a two-parameter lambda)."""
     if not isinstance(text, str):
         raise DMLRuntimeError("map(): the function must be a Java lambda given as a string")
+    if "->" not in text:        # (SystemDS also takes whole-frame UtilFunctions calls here)
+        raise DMLRuntimeError(f"map(): dmlpy's map takes a Java lambda (x -> ...), not {text}")
     params, body = _Parser(text).lambda_()
     if len(params) != 1:
         raise DMLRuntimeError(f"map(): lambdas of {len(params)} parameters are not supported by dmlpy: {text}")
