@@ -204,10 +204,16 @@ def mod(a, b):
     if ta is int and tb is int:
         return _int_mod(a, b)
     if (ta is int or ta is float) and (tb is int or tb is float):
-        if b == 0:
-            return math.nan
+        if b == 0 or math.isinf(a) or math.isinf(b):
+            return math.nan         # (SystemDS's a - trunc(a / b) * b is NaN with an infinite operand)
         return math.fmod(a, b)
-    return _mat_binary("%%", backend.xp.fmod, a, b)
+    return _mat_binary("%%", _matrix_mod, a, b)
+
+
+def _matrix_mod(x, y):
+    xp = backend.xp
+    r = xp.fmod(x, y)
+    return xp.where(xp.isinf(x) | xp.isinf(y), xp.nan, r)
 
 
 def intdiv(a, b):
