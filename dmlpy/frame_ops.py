@@ -116,6 +116,10 @@ def bind(func: str, frames, axis: int) -> Frame:
     for f in frames[1:]:
         if shape(f)[1] != cols:
             raise DMLRuntimeError(f"{func}(): frames of {cols} and {shape(f)[1]} columns")
-    schema = _schema(first)
+    # each column takes the widest of the frames' types for it (INT32 under FP32 is FP32)
+    schema = [max((_schema(f)[j] for f in frames), key=_WIDTH.index) for j in range(cols)]
     columns = [[_stored(v, schema[j], func) for f in frames for v in f.columns[j]] for j in range(cols)]
     return Frame(columns, first.names, schema)
+
+
+_WIDTH = ["BOOLEAN", "INT32", "INT64", "FP32", "FP64", "STRING"]
