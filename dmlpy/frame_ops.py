@@ -48,7 +48,7 @@ def cell_value(f: Frame, name: str = "frame"):
     return v if isinstance(v, str) else format_scalar(v)
 
 
-def _stored(value, kind: str, name: str):
+def stored(value, kind: str, name: str):
     """A scalar as a cell of a column of the given type."""
     if value is None:
         return None
@@ -91,7 +91,7 @@ def set_index(f: Frame, r0: int, r1: int, c0: int, c1: int, value, name: str = "
     for k in range(cols):
         j = c0 + k
         column = list(columns[j])
-        column[r0:r1] = [_stored(v, schema[j], name) for v in source[k]]
+        column[r0:r1] = [stored(v, schema[j], name) for v in source[k]]
         columns[j] = column
     return Frame(columns, f.names, schema)
 
@@ -118,7 +118,7 @@ def bind(func: str, frames, axis: int) -> Frame:
             raise DMLRuntimeError(f"{func}(): frames of {cols} and {shape(f)[1]} columns")
     # each column takes the widest of the frames' types for it (INT32 under FP32 is FP32)
     schema = [max((_schema(f)[j] for f in frames), key=_WIDTH.index) for j in range(cols)]
-    columns = [[_stored(v, schema[j], func) for f in frames for v in f.columns[j]] for j in range(cols)]
+    columns = [[stored(v, schema[j], func) for f in frames for v in f.columns[j]] for j in range(cols)]
     return Frame(columns, first.names, schema)
 
 

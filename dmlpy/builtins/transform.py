@@ -24,7 +24,6 @@ from .. import backend
 from ..errors import DMLRuntimeError
 from ..javadouble import java_double
 from ..values import Frame, a_type_name, is_matrix
-from .java_lambda import compile_lambda
 from .registry import builtin
 
 _SEPARATOR = "·"           # between token and code in the metadata (SystemDS's choice)
@@ -371,20 +370,3 @@ def transformdecode(target, spec, meta):
         columns.append([decode(c) for c in codes])
         schema.append("STRING")
     return Frame(columns, names, schema)
-
-
-# ------------------------------------------------------------------ map
-
-@builtin("map")
-def map_(target, fn, margin=0):
-    """map(F, "x -> expr"): a Java lambda applied to the text of every cell (as SystemDS gives
-    cells to it: integers without a fraction, doubles as Java prints them), giving a frame of
-    strings (null cells stay null)."""
-    f = _frame("map", target)
-    if margin != 0:
-        raise DMLRuntimeError("map(): margin (a lambda over whole rows or columns) is not supported by dmlpy")
-    apply = compile_lambda(fn)
-    schema = f.schema or ["STRING"] * len(f.columns)
-    columns = [[None if v is None else apply(_token(v, kind)) for v in column]
-               for column, kind in zip(f.columns, schema)]
-    return Frame(columns, f.names, ["STRING"] * len(columns))
