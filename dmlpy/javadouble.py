@@ -110,7 +110,7 @@ def _digits(a: float) -> tuple[str, int]:
     trailing = (fraction & -fraction).bit_length() - 1
     fract_bits = 53 - trailing                              # bits that matter
     tiny_bits = max(0, fract_bits - bin_exp - 1)            # bits right of the binary point
-    if -21 <= bin_exp <= 62 and tiny_bits == 0 and fract_bits + _five_bits(0) < 64:
+    if tiny_bits == 0 and bin_exp <= 62:                    # an integer below 2^63
         return _integer_digits(fraction, bin_exp, significant)
     return _free_format_digits(fraction >> trailing, fract_bits, bin_exp, tiny_bits, significant)
 
