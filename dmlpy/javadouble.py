@@ -49,16 +49,20 @@ def java_double(d: float) -> str:
         return "-Infinity"
     if d == 0.0:
         return "-0.0" if math.copysign(1.0, d) < 0 else "0.0"
-    sign = "-" if d < 0 else ""
-    digits, exp10 = java_digits(abs(d))
-    if -3 <= exp10 < 7:       # plain notation for 1e-3 <= |d| < 1e7
+    return ("-" if d < 0 else "") + java_layout(*java_digits(abs(d)))
+
+
+def java_layout(digits: str, exp10: int) -> str:
+    """Digits d1 d2 ... times 10^exp10 (of the first) as Double.toString lays them out: plain for
+    1e-3 <= x < 1e7 (always a fraction digit), else d1.d2...E<exp>."""
+    if -3 <= exp10 < 7:
         if exp10 >= 0:
             whole = digits[:exp10 + 1].ljust(exp10 + 1, "0")
             fraction = digits[exp10 + 1:] or "0"
         else:
             whole, fraction = "0", "0" * (-exp10 - 1) + digits
-        return f"{sign}{whole}.{fraction}"
-    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exp10}"
+        return f"{whole}.{fraction}"
+    return f"{digits[0]}.{digits[1:] or '0'}E{exp10}"
 
 
 # Between these, a double that is no power of two has Java's digits in Python's shortest repr: a

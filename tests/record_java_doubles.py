@@ -76,13 +76,8 @@ def main():
 def _repr_text(v: float) -> str:
     """Python's shortest digits in Java's layout (what dmlpy printed before javadouble.py)."""
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from dmlpy.javadouble import _shortest_digits
-    digits, exp10 = _shortest_digits(v)
-    if -3 <= exp10 < 7:
-        if exp10 >= 0:
-            return f"{digits[:exp10 + 1].ljust(exp10 + 1, '0')}.{digits[exp10 + 1:] or '0'}"
-        return "0." + "0" * (-exp10 - 1) + digits
-    return f"{digits[0]}.{digits[1:] or '0'}E{exp10}"
+    from dmlpy.javadouble import _shortest_digits, java_layout
+    return java_layout(*_shortest_digits(v))
 
 
 if __name__ == "__main__":
