@@ -11,6 +11,7 @@ from .. import backend, frame_ops
 from ..errors import DMLRuntimeError, DMLStop
 from ..values import (DMLList, Frame, a_type_name, as_bool, as_float, as_int, format_scalar, is_matrix,  # noqa: F401
                       frame_to_string, list_to_string, matrix_to_string, to_string, type_name)
+from ..io_formats.javanum import is_plain, parse_double
 from .registry import builtin
 
 _SCALAR = (int, float, bool)
@@ -101,10 +102,16 @@ def _parse_values(text: str):
     if "," in text:
         raise DMLRuntimeError(f"matrix(): the values in {text!r} must be separated by spaces, not commas")
     parts = text.split()
-    try:
-        return [float(p) for p in parts]
-    except ValueError:
-        raise DMLRuntimeError(f"matrix(): cannot read a number in {text!r}") from None
+    if is_plain(text):          # digits, signs, points and exponents: Python's float reads as Java's
+        try:
+            return [float(p) for p in parts]
+        except ValueError:
+            pass
+    values = [parse_double(p) for p in parts]       # Java's parseDouble: "Infinity", not "Inf"
+    if None in values:
+        bad = parts[values.index(None)]
+        raise DMLRuntimeError(f"matrix(): cannot read the number '{bad}' in {text!r}")
+    return values
 
 
 _MAX_DIMENSION = 2 ** 31 - 1      # SystemDS's matrices index rows and columns with Java ints
