@@ -21,7 +21,7 @@ import numpy as np
 from .. import backend
 from ..errors import DMLRuntimeError
 from ..values import a_type_name, is_matrix, matrix_argument
-from .core import as_float, as_int
+from .core import as_float, as_int, kahan_infinities
 from .registry import builtin
 
 
@@ -60,13 +60,51 @@ def _same_length(name, a, b, what):
 def _var(xp, X, axis):
     n = X.shape[axis]
     if n == 1:
-        return X * 0.0                      # one value: variance 0 (NaN stays NaN)
+        return xp.zeros_like(X)             # one value: variance 0, even of NaN or Infinity (SystemDS)
     return _narrow(xp.var(_wide(X), axis=axis, ddof=1, keepdims=True))
 
 
+def _all_finite(xp, R) -> bool:
+    """Whether reduction results are all finite. On the GPU this is not asked (the answer would
+    cost a device-to-host sync per reduction): there sums with infinities follow IEEE rules."""
+    return xp is not np or bool(xp.all(xp.isfinite(R)))
+
+
+def _with_infinities(xp, X, R, axis):
+    """Sums where X holds infinities, as SystemDS's Kahan sum gives them."""
+    return R if _all_finite(xp, R) else kahan_infinities(X, R, axis)
+
+
+def _incremental_mean(values) -> float:
+    """SystemDS's mean where infinities meet: m += (x - m) / n through its Kahan sum, in which an
+    infinite step replaces m and a finite or NaN step leaves an infinite m as it is (so
+    mean(Inf, 0) is -Infinity there). Only used where the plain mean is not finite."""
+    m = 0.0
+    for n, x in enumerate(values, 1):
+        step = (x - m) / n
+        if math.isinf(step):
+            m = step
+        elif not math.isinf(m):
+            m = m + step
+    return m
+
+
+def _means(xp, X, axis):
+    R = _narrow(xp.mean(_wide(X), axis=axis, keepdims=True))
+    if _all_finite(xp, R):
+        return R
+    host = np.array(backend.to_host(R), dtype=np.float64)
+    cells = np.asarray(backend.to_host(X), dtype=np.float64)
+    lines = cells if axis == 1 else cells.T
+    flat = host.reshape(-1)
+    for i in np.flatnonzero(~np.isfinite(flat)):
+        flat[i] = _incremental_mean(lines[i].tolist())
+    return backend.asarray(host)
+
+
 _ROW_COL = {
-    "Sums": lambda xp, X, a: _narrow(xp.sum(_wide(X), axis=a, keepdims=True)),
-    "Means": lambda xp, X, a: _narrow(xp.mean(_wide(X), axis=a, keepdims=True)),
+    "Sums": lambda xp, X, a: _with_infinities(xp, X, _narrow(xp.sum(_wide(X), axis=a, keepdims=True)), a),
+    "Means": _means,
     "Vars": _var,
     "Sds": lambda xp, X, a: xp.sqrt(_var(xp, X, a)),
     "Maxs": lambda xp, X, a: xp.max(X, axis=a, keepdims=True),
@@ -210,7 +248,8 @@ def mean(X, W=None):
     X = matrix_argument("mean", X)
     if X.size == 0:
         return math.nan
-    return float(backend.item(backend.xp.mean(_wide(X))))
+    r = float(backend.item(backend.xp.mean(_wide(X))))
+    return r if r - r == 0.0 else _incremental_mean(np.asarray(backend.to_host(X), dtype=np.float64).ravel().tolist())
 
 
 @builtin("var")
@@ -218,7 +257,7 @@ def var(X):
     """Sample variance of all cells (n-1 denominator; 0 for a single cell)."""
     X = matrix_argument("var", X)
     if X.size <= 1:
-        return float(backend.item(X[0, 0] * 0.0)) if X.size else math.nan
+        return 0.0 if X.size else math.nan     # (0 for one cell, even NaN or Infinity, as SystemDS)
     return float(backend.item(backend.xp.var(_wide(X), ddof=1)))
 
 
@@ -398,11 +437,31 @@ def _cumulative(name, fn):
     return cumulative
 
 
-builtin("cumsum")(_cumulative("cumsum", lambda xp, X: xp.cumsum(X, axis=0)))
+def _cumsum(xp, X, axis):
+    """Running sums; where infinities meet, as SystemDS's Kahan sum gives them (an infinite value
+    replaces the running sum, which later finite or NaN values leave as it is)."""
+    C = xp.cumsum(X, axis=axis)
+    if _all_finite(xp, C):
+        return C
+    host = np.array(backend.to_host(C), dtype=np.float64)
+    cells = np.asarray(backend.to_host(X), dtype=np.float64)
+    lines, out = (cells.T, host.T) if axis == 0 else (cells, host)
+    for i in np.flatnonzero(~np.all(np.isfinite(out), axis=1)):
+        s = 0.0
+        for k, x in enumerate(lines[i].tolist()):
+            if math.isinf(x):
+                s = x
+            elif not math.isinf(s):
+                s = s + x
+            out[i, k] = s
+    return backend.asarray(host)
+
+
+builtin("cumsum")(_cumulative("cumsum", lambda xp, X: _cumsum(xp, X, 0)))
 builtin("cumprod")(_cumulative("cumprod", lambda xp, X: xp.cumprod(X, axis=0)))
 builtin("cummin")(_cumulative("cummin", lambda xp, X: _accumulate(xp, X, xp.minimum)))
 builtin("cummax")(_cumulative("cummax", lambda xp, X: _accumulate(xp, X, xp.maximum)))
-builtin("rowcumsum")(_cumulative("rowcumsum", lambda xp, X: xp.cumsum(X, axis=1)))
+builtin("rowcumsum")(_cumulative("rowcumsum", lambda xp, X: _cumsum(xp, X, 1)))
 
 
 def _accumulate(xp, X, ufunc):

@@ -274,16 +274,36 @@ def _sum_float64(X) -> float:
     return float(X.sum())
 
 
+def kahan_infinities(X, R, axis=None):
+    """Sums as SystemDS's Kahan sum gives them where X holds an infinity: an infinite value
+    replaces the running sum, and later finite or NaN values leave an infinite sum as it is, so
+    the sum is the last infinity met (row by row; Inf + -Inf is not NaN there). R: the IEEE sums
+    (a float for axis None, else keepdims); only non-finite ones can need it."""
+    xp = backend.xp
+    if axis is None:
+        cells = xp.ravel(X)
+        where = xp.flatnonzero(xp.isinf(cells))
+        return float(backend.item(cells[where[-1]])) if where.size else R
+    mask = xp.isinf(X)
+    has = xp.any(mask, axis=axis, keepdims=True)
+    last = X.shape[axis] - 1 - xp.argmax(xp.flip(mask, axis=axis), axis=axis)
+    values = xp.take_along_axis(X, xp.expand_dims(last, axis), axis=axis)
+    return xp.where(has, values, R)
+
+
 @builtin("sum")
 def sum_(X):
     if type(X) is np.ndarray and X.dtype is _F64:        # the common case, without the dispatch below
         ones = _LONG_ONES.get(X.size)
-        return float(_vdot(X, ones)) if ones is not None else _sum_float64(X)
+        r = float(_vdot(X, ones)) if ones is not None else _sum_float64(X)
+        return r if r - r == 0.0 else kahan_infinities(X, r)     # (r - r is 0 for a finite r)
     if is_matrix(X):
         if X.dtype == np.float64 and X.size <= _WIDE_SUM_LIMIT:
             # (on the GPU too: a small matrix copies to the host as fast as a reduction syncs)
-            return float(backend.to_host(X).sum(dtype=np.longdouble))
-        return float(backend.item(X.sum()))
+            r = float(backend.to_host(X).sum(dtype=np.longdouble))
+        else:
+            r = float(backend.item(X.sum()))
+        return r if r - r == 0.0 else kahan_infinities(X, r)
     if type(X) in _SCALAR:
         return X
     raise DMLRuntimeError(f"sum() needs a matrix, not {a_type_name(X)}")
