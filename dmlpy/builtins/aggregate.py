@@ -234,7 +234,11 @@ def min_(*args):
 
 @builtin("prod")
 def prod(X):
-    return float(backend.item(backend.xp.prod(matrix_argument("prod", X))))
+    """The product of all cells; 0 where a cell is 0, even beside NaN or Infinity (SystemDS)."""
+    r = float(backend.item(backend.xp.prod(matrix_argument("prod", X))))
+    if r - r != 0.0 and bool(backend.xp.any(X == 0)):       # (only a non-finite product asks)
+        return 0.0
+    return r
 
 
 @builtin("mean", "avg")
