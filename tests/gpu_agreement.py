@@ -310,6 +310,10 @@ def _text_difference(a: str, b: str) -> float:
             fx, fy = float(x), float(y)
         except ValueError:
             return math.inf
+        if not (math.isfinite(fx) and math.isfinite(fy)):    # (NaN against a number is no match)
+            if not (fx == fy or (math.isnan(fx) and math.isnan(fy))):
+                return math.inf
+            continue
         worst = max(worst, abs(fx - fy) / max(abs(fx), 1e-300))
     return worst
 

@@ -342,6 +342,14 @@ def test_family_agrees_with_numpy(family, precision):
     assert not worst, f"{family} ({precision}) differs from the NumPy backend: {worst}"
 
 
+# Cases the device backend computes differently on purpose
+IEEE_ON_THE_DEVICE = {
+    "aggregates_with_infinities.dml": "SystemDS's sums and means where infinities meet are redone on "
+    "the CPU only: on the device the check would cost a device-to-host sync per reduction, so sums "
+    "there follow IEEE rules (Inf + -Inf is NaN)",
+}
+
+
 def _conformance_cases():
     from record import CASES, EXPECTED
     return sorted(p for p in CASES.rglob("*.dml") if (EXPECTED / p.relative_to(CASES).with_suffix(".json")).exists())
@@ -365,6 +373,9 @@ def test_conformance_case_runs_the_same_on_the_device_backend(case, tmp_path):
         undo()
     if "DeviceCleanlinessError" in dev[2] and "linalg.py" in dev[2]:
         pytest.xfail(PENDING["linalg"])
+    if case.name in IEEE_ON_THE_DEVICE:
+        assert ga._text_difference(cpu[1], dev[1]) > 1e-9     # (else: drop it from the list)
+        pytest.xfail(IEEE_ON_THE_DEVICE[case.name])
     assert "DeviceCleanlinessError" not in dev[2], dev[2]
     assert dev[0] == cpu[0], f"fails on CPU: {cpu[0]} ({cpu[2]}), on the device backend: {dev[0]} ({dev[2]})"
     assert ga._text_difference(cpu[1], dev[1]) <= 1e-9, f"CPU:\n{cpu[1]}\ndevice backend:\n{dev[1]}"

@@ -236,7 +236,7 @@ def min_(*args):
 def prod(X):
     """The product of all cells; 0 where a cell is 0, even beside NaN or Infinity (SystemDS)."""
     r = float(backend.item(backend.xp.prod(matrix_argument("prod", X))))
-    if r - r != 0.0 and bool(backend.xp.any(X == 0)):       # (only a non-finite product asks)
+    if r - r != 0.0 and backend.item(backend.xp.any(X == 0)):       # (only a non-finite product asks)
         return 0.0
     return r
 
