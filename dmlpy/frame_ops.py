@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DMLRuntimeError
+from .javadouble import java_double
 from .values import Frame, a_type_name, format_scalar, is_matrix
 
 
@@ -19,6 +20,34 @@ def shape(f: Frame) -> tuple[int, int]:
 
 def _schema(f: Frame) -> list[str]:
     return list(f.schema) if f.schema else ["STRING"] * len(f.columns)
+
+
+def column_names(f: Frame) -> list[str]:
+    """The frame's column names; unnamed columns are C1, C2, ... by position."""
+    return list(f.names) if f.names else [f"C{j + 1}" for j in range(len(f.columns))]
+
+
+def frame_argument(func: str, target) -> Frame:
+    """target, if it is a frame; else the error that func() needs one."""
+    if type(target) is not Frame:
+        raise DMLRuntimeError(f"{func}(): target must be a frame, not {a_type_name(target)}")
+    return target
+
+
+def cell_text(value, kind: str):
+    """A cell's text as SystemDS hands it on (recode tokens, map's lambdas): integers without a
+    fraction, doubles as Java prints them, booleans true/false; a missing cell stays None."""
+    if value is None:
+        return None
+    if kind == "STRING" or type(value) is str:
+        return str(value)
+    if kind == "BOOLEAN":
+        return "true" if value else "false"
+    if kind in ("INT32", "INT64"):
+        return str(int(value))
+    if kind == "FP32":
+        return java_double(float(str(np.float32(value))))
+    return java_double(float(value))
 
 
 def _select_names(f: Frame, c0: int, c1: int):
@@ -110,7 +139,7 @@ def bind(func: str, frames, axis: int) -> Frame:
                 raise DMLRuntimeError(f"{func}(): frames of {rows} and {shape(f)[0]} rows")
         names = None
         if any(f.names for f in frames):
-            names = [n for f in frames for n in (f.names or [f"C{j + 1}" for j in range(len(f.columns))])]
+            names = [n for f in frames for n in column_names(f)]
         return Frame([col for f in frames for col in f.columns], names, [k for f in frames for k in _schema(f)])
     cols = shape(first)[1]
     for f in frames[1:]:

@@ -6,11 +6,10 @@ dmlpy/frame_ops.py; transformencode and its kin in transform.py.
 from __future__ import annotations
 
 from ..errors import DMLRuntimeError
-from ..frame_ops import stored
+from ..frame_ops import cell_text, column_names, frame_argument, stored
 from ..values import DMLList, Frame, a_type_name, as_int
 from .java_lambda import compile_lambda
 from .registry import builtin
-from .transform import _frame, _names, _token
 
 _TYPES = ("STRING", "FP64", "FP32", "INT64", "INT32", "BOOLEAN")
 
@@ -44,7 +43,7 @@ def frame(data, rows, cols, schema=None):
 @builtin("colnames")
 def colnames(target):
     """The column names of a frame, as a one-row frame of strings."""
-    names = _names(_frame("colnames", target))
+    names = column_names(frame_argument("colnames", target))
     return Frame([[n] for n in names], None, ["STRING"] * len(names))
 
 
@@ -53,11 +52,11 @@ def map_(target, fn, margin=0):
     """map(F, "x -> expr"): a Java lambda applied to the text of every cell (as SystemDS gives
     cells to it: integers without a fraction, doubles as Java prints them), giving a frame of
     strings (null cells stay null)."""
-    f = _frame("map", target)
+    f = frame_argument("map", target)
     if margin != 0:
         raise DMLRuntimeError("map(): margin (a lambda over whole rows or columns) is not supported by dmlpy")
     apply = compile_lambda(fn)
     schema = f.schema or ["STRING"] * len(f.columns)
-    columns = [[None if v is None else apply(_token(v, kind)) for v in column]
+    columns = [[None if v is None else apply(cell_text(v, kind)) for v in column]
                for column, kind in zip(f.columns, schema)]
     return Frame(columns, f.names, ["STRING"] * len(columns))

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from ..errors import DMLRuntimeError
 from ..javadouble import java_double
+from ..ops import scalar_div
 
 _TOKEN = re.compile(r"""\s*(?:
     (?P<string>"(?:[^"\\]|\\.)*")
@@ -100,7 +101,7 @@ class _Parser:
             a = self.expr()
             self.take(":")
             b = self.expr()
-            return lambda env: a(env) if _truth(cond(env)) else b(env)
+            return lambda env: a(env) if bool(cond(env)) else b(env)
         return cond
 
     _LEVELS = [("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%")]
@@ -119,7 +120,7 @@ class _Parser:
         if self.peek("!"):
             self.take()
             operand = self.unary()
-            return lambda env: not _truth(operand(env))
+            return lambda env: not bool(operand(env))
         if self.peek("-"):
             self.take()
             operand = self.unary()
@@ -192,10 +193,6 @@ def _variable(env: dict, name: str):
     return env[name]
 
 
-def _truth(v) -> bool:
-    return bool(v)
-
-
 def _binary(op, left, right):
     def plus(a, b):
         if isinstance(a, str) or isinstance(b, str):
@@ -208,12 +205,12 @@ def _binary(op, left, right):
                 raise DMLRuntimeError("map(): the Java lambda divides an integer by zero")
             q = abs(a) // abs(b)
             return q if (a >= 0) == (b > 0) else -q
-        return a / b if b != 0 else (math.nan if a == 0 or a != a else math.copysign(math.inf, a) * math.copysign(1, b))
+        return scalar_div(a, b)             # (a double divided by zero: Infinity or NaN, as DML's /)
 
     if op == "||":
-        return lambda env: _truth(left(env)) or _truth(right(env))
+        return lambda env: bool(left(env)) or bool(right(env))
     if op == "&&":
-        return lambda env: _truth(left(env)) and _truth(right(env))
+        return lambda env: bool(left(env)) and bool(right(env))
     fn = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b,
           "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
           "+": plus, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": divide,

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import DMLRuntimeError
+from ..frame_ops import cell_text, column_names, frame_argument
 from ..javadouble import java_double
 from ..values import Frame, a_type_name, is_matrix
 from .registry import builtin
@@ -92,21 +93,6 @@ class _Plan:
 
 # ------------------------------------------------------------------ tokens
 
-def _token(value, kind: str):
-    """A frame cell's text, as SystemDS recodes it (None stays None: not recoded)."""
-    if value is None:
-        return None
-    if kind == "STRING" or type(value) is str:
-        return str(value)
-    if kind == "BOOLEAN":
-        return "true" if value else "false"
-    if kind in ("INT32", "INT64"):
-        return str(int(value))
-    if kind == "FP32":
-        return java_double(float(str(np.float32(value))))
-    return java_double(float(value))
-
-
 def _java_string_hash(s: str) -> int:
     """Java's String.hashCode: over UTF-16 code units, in 32 bits."""
     data = s.encode("utf-16-be")
@@ -128,16 +114,6 @@ def _hash_map_order(tokens: list[str]) -> list[str]:
         h = _java_string_hash(t)
         buckets.append(((h ^ (h >> 16)) & (size - 1), i))
     return [tokens[i] for _, i in sorted(buckets)]
-
-
-def _frame(func: str, target) -> Frame:
-    if type(target) is not Frame:
-        raise DMLRuntimeError(f"{func}(): target must be a frame, not {a_type_name(target)}")
-    return target
-
-
-def _names(f: Frame) -> list[str]:
-    return list(f.names) if f.names else [f"C{j + 1}" for j in range(len(f.columns))]
 
 
 def _number(func: str, value, column: int) -> float:
@@ -162,7 +138,7 @@ class _Recoder:
     def build(cls, column, kind):
         codes: dict = {}
         for v in column:
-            t = _token(v, kind)
+            t = cell_text(v, kind)
             if t is not None and t not in codes:
                 codes[t] = len(codes) + 1
         return cls(codes)
@@ -179,7 +155,7 @@ class _Recoder:
 
     def encode(self, func, column, kind, j) -> np.ndarray:
         """Codes, NaN for a token the map does not hold."""
-        return np.array([self.codes.get(_token(v, kind), np.nan) for v in column], dtype=np.float64)
+        return np.array([self.codes.get(cell_text(v, kind), np.nan) for v in column], dtype=np.float64)
 
     def meta(self) -> list:
         return [f"{t}{_SEPARATOR}{self.codes[t]}" for t in _hash_map_order(list(self.codes))]
@@ -270,7 +246,7 @@ def _build_coders(func: str, f: Frame, plan: _Plan) -> list:
 
 
 def _coders_from_meta(func: str, meta, names: list[str], plan: _Plan) -> list:
-    meta = _frame(func, meta)
+    meta = frame_argument(func, meta)
     if len(meta.columns) != len(names):
         raise DMLRuntimeError(f"{func}(): meta has {len(meta.columns)} columns, but the frame has {len(names)}")
     coders = []
@@ -314,14 +290,14 @@ def _metadata(f: Frame, coders: list) -> Frame:
     entries = [[] if c is None else c.meta() for c in coders]
     nrow = max((len(e) for e in entries), default=0)
     columns = [e + [None] * (nrow - len(e)) for e in entries]
-    return Frame(columns, _names(f), ["STRING"] * len(columns))
+    return Frame(columns, column_names(f), ["STRING"] * len(columns))
 
 
 @builtin("transformencode", returns=2, named_only=True)
 def transformencode(target, spec):
     """[X, M] = transformencode(target=F, spec=json): the matrix of F and the metadata frame."""
-    f = _frame("transformencode", target)
-    plan = _Plan("transformencode", spec, _names(f))
+    f = frame_argument("transformencode", target)
+    plan = _Plan("transformencode", spec, column_names(f))
     coders = _build_coders("transformencode", f, plan)
     X = _encode_columns("transformencode", f, plan, coders)
     return backend.asarray(X), _metadata(f, coders)
@@ -332,8 +308,8 @@ def transformapply(target, spec, meta):
     """X = transformapply(target=F, spec=json, meta=M): F encoded with the codes and bins of M (a
     token M does not hold: NaN where recoded, a zero row where dummycoded; a value outside the
     bins: the first or last bin)."""
-    f = _frame("transformapply", target)
-    names = _names(f)
+    f = frame_argument("transformapply", target)
+    names = column_names(f)
     plan = _Plan("transformapply", spec, names)
     coders = _coders_from_meta("transformapply", meta, names, plan)
     return backend.asarray(_encode_columns("transformapply", f, plan, coders))
@@ -346,8 +322,8 @@ def transformdecode(target, spec, meta):
     if not is_matrix(target):
         raise DMLRuntimeError(f"transformdecode(): target must be a matrix, not {a_type_name(target)}")
     X = np.asarray(backend.to_host(target), dtype=np.float64)
-    meta = _frame("transformdecode", meta)
-    names = _names(meta)
+    meta = frame_argument("transformdecode", meta)
+    names = column_names(meta)
     plan = _Plan("transformdecode", spec, names)
     coders = _coders_from_meta("transformdecode", meta, names, plan)
     widths = [c.size() if j in plan.dummy else 1 for j, c in enumerate(coders)]
