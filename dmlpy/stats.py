@@ -80,10 +80,10 @@ class Stats:
                 f"  host->device transfers:\t{t.to_device} ({_bytes(t.to_device_bytes)})",
                 f"  device->host transfers:\t{t.to_host} ({_bytes(t.to_host_bytes)})",
                 f"  peak device memory (pool):\t{_bytes(peak) if peak is not None else 'unknown'}"] \
-            + _convolution_path_lines()
+            + convolution_path_lines()
 
 
-def _convolution_path_lines() -> list[str]:
+def convolution_path_lines() -> list[str]:
     """How 3x3/5x5 stride-1 convolutions ran on the device, and each timed geometry's choice."""
     from .builtins import dnn_conv, dnn_winograd
     mode = dnn_winograd.mode()
