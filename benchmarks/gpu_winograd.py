@@ -4,14 +4,13 @@
     python benchmarks/gpu_winograd.py --dry-run       # fake_cupy, batch 2: checks the script only
 
 AlexNet's float32 step is bound by its convolution GEMMs (benchmarks/GPU_NOTES.md). Winograd's
-F(2x2, 3x3) and F(2x2, 5x5) (dmlpy/builtins/dnn_winograd.py; DMLPY_GPU_WINOGRAD=1 or 0 forces a
-path, by default dnn_conv.ConvPathChooser times both per geometry and keeps the faster) compute each 2x2 output block of a stride-1 convolution from a 4x4 (6x6) input tile with 16 (36)
-multiplications per (input channel, filter) instead of 36 (100), at the price of two memory-bound
-tile transforms.
+F(m x m, r x r) computes each m x m output block of a stride-1 convolution from an (m+r-1)^2 input
+tile with (m+r-1)^2 multiplications per (input channel, filter) instead of m^2 r^2, at the price
+of memory-bound tile transforms (and, for larger m, more tile overhang on small images).
 
 For conv2 (5x5) and conv3-5 (3x3) at batch N, in float32 and float64, this prints the time of
-conv2d, conv2d_backward_data and conv2d_backward_filter on the im2col path and on the Winograd
-path, the Winograd path's batched GEMMs alone, and the Winograd results' largest difference from
+conv2d, conv2d_backward_data and conv2d_backward_filter on the im2col path and on each Winograd
+tile size, the Winograd path's batched GEMMs alone, and the Winograd results' largest difference from
 im2col's relative to their largest magnitude. Median of --repeat runs after a warm-up, CUDA events.
 gpu_check.py then times the whole step with the paths the default timing picks, and lists them.
 """
@@ -55,12 +54,11 @@ def main(argv=None) -> int:
         batch, repeat = opts.batch, opts.repeat
     xp = backend.xp
     measure = timer(np if opts.dry_run else xp, repeat)     # fake_cupy: host clocks
-    print(f"{'layer':<7}{'precision':<10}{'op':<11}{'im2col ms':>10}{'Winograd ms':>12}{'its GEMMs':>10}"
-          f"{'speed-up':>9}{'max rel. diff':>15}", flush=True)
+    from dmlpy.builtins.dnn_winograd_kernels import TILE_SIZES
+    print(f"{'layer':<7}{'precision':<10}{'op':<11}{'im2col ms':>10}{'tile':>6}{'Winograd ms':>12}"
+          f"{'its GEMMs':>10}{'speed-up':>9}{'max rel. diff':>15}", flush=True)
     for name, C, H, K, R, pad in LAYERS:
         P = H + 2 * pad - R + 1
-        T = batch * ((P + 1) // 2) ** 2
-        alpha2 = (R + 1) ** 2
         for dtype in ("float32", "float64"):
             backend.set_precision("single" if dtype == "float32" else "double")
             rng = np.random.default_rng(3)              # on the host, then to the device in dtype
@@ -69,24 +67,29 @@ def main(argv=None) -> int:
             D = backend.asarray(rng.standard_normal((batch, K * P * P)))
             shapes = dict(stride=[1, 1], padding=[pad, pad], input_shape=[batch, C, H, H], filter_shape=[K, C, R, R])
             # the filter gradient without the forward pass's kept input tiles: an upper bound
-            ops = [("forward", lambda: conv2d(X, F, **shapes), (K, C, T)),
-                   ("data grad", lambda: conv2d_backward_data(F, D, **shapes), (C, K, T)),
-                   ("filter", lambda: conv2d_backward_filter(X, D, **shapes), (K, T, C))]
-            for op, run, (rows, inner, cols) in ops:
+            ops = [("forward", lambda: conv2d(X, F, **shapes), (K, C)),
+                   ("data grad", lambda: conv2d_backward_data(F, D, **shapes), (C, K)),
+                   ("filter", lambda: conv2d_backward_filter(X, D, **shapes), (K, None))]
+            for op, run, (rows, inner) in ops:
                 os.environ["DMLPY_GPU_WINOGRAD"] = "0"
                 want = run()
                 t_im2col = measure(run)
-                os.environ["DMLPY_GPU_WINOGRAD"] = "1"
-                got = run()
-                t_wino = measure(run)
+                for m in TILE_SIZES[R]:
+                    T = batch * (-(-P // m)) ** 2
+                    alpha2 = (m + R - 1) ** 2
+                    os.environ["DMLPY_GPU_WINOGRAD"] = str(m)
+                    got = run()
+                    t_wino = measure(run)
+                    shape = (rows, inner or T, C if inner is None else T)
+                    U = xp.ones((alpha2, shape[0], shape[1]), dtype=dtype)
+                    V = xp.ones((alpha2, shape[1], shape[2]), dtype=dtype)
+                    t_gemm = measure(lambda: xp.matmul(U, V))
+                    diff = float(backend.item(abs(got - want).max() / abs(want).max()))
+                    print(f"{name:<7}{dtype:<10}{op:<11}{t_im2col:>10.3f}{f'{m}x{m}':>6}{t_wino:>12.3f}"
+                          f"{t_gemm:>10.3f}{t_im2col / t_wino:>8.2f}x{diff:>15.2e}", flush=True)
+                    del got, U, V
                 os.environ.pop("DMLPY_GPU_WINOGRAD", None)
-                U = xp.ones((alpha2, rows, inner), dtype=dtype)
-                V = xp.ones((alpha2, inner, cols), dtype=dtype)
-                t_gemm = measure(lambda: xp.matmul(U, V))
-                diff = float(backend.item(abs(got - want).max() / abs(want).max()))
-                print(f"{name:<7}{dtype:<10}{op:<11}{t_im2col:>10.3f}{t_wino:>12.3f}{t_gemm:>10.3f}"
-                      f"{t_im2col / t_wino:>8.2f}x{diff:>15.2e}", flush=True)
-                del want, got, U, V
+                del want
             del X, F, D
             if not opts.dry_run:
                 xp.get_default_memory_pool().free_all_blocks()

@@ -23,8 +23,9 @@ def _parser() -> argparse.ArgumentParser:
                "piped stdin, it runs the DML read from stdin.\n\n"
                "environment:\n"
                "  DMLPY_GPU=1            as -gpu\n"
-               "  DMLPY_GPU_WINOGRAD=1|0 Winograd or im2col for 3x3/5x5 stride-1 convolutions on the\n"
-               "                         GPU (default: the faster, timed on each geometry's first use)\n"
+               "  DMLPY_GPU_WINOGRAD=0|1|2|4 im2col, Winograd, or Winograd F(2x2)/F(4x4) for 3x3/5x5\n"
+               "                         stride-1 convolutions on the GPU (default: the fastest, timed\n"
+               "                         on each geometry's first use)\n"
                "  DMLPY_GPU_KERNELS=0    CuPy code instead of dmlpy's CUDA kernels\n"
                "  DMLPY_CACHE=DIR        where the parser's tables are kept (default ~/.cache/dmlpy)")
     p.add_argument("script", nargs="?", help="the .dml script to run")

@@ -88,13 +88,15 @@ def convolution_path_lines() -> list[str]:
     from .builtins import dnn_conv, dnn_winograd
     mode = dnn_winograd.mode()
     lines = ["  3x3/5x5 stride-1 convolutions:\t" + {
-        "on": "Winograd (DMLPY_GPU_WINOGRAD=1)", "off": "im2col (DMLPY_GPU_WINOGRAD=0)",
-        "auto": "the faster of im2col and Winograd, timed on each geometry's first use"}[mode]]
+        "on": "Winograd (DMLPY_GPU_WINOGRAD=1), the faster tile size timed on each geometry's first use",
+        "off": "im2col (DMLPY_GPU_WINOGRAD=0)",
+        "2": "Winograd F(2x2) (DMLPY_GPU_WINOGRAD=2)", "4": "Winograd F(4x4) where it applies (DMLPY_GPU_WINOGRAD=4)",
+        "auto": "the fastest of im2col and Winograd, timed on each geometry's first use"}[mode]]
     for (g, K, dtype), c in dnn_conv.conv_paths.choices.items():
-        winograd = "cannot run" if c["winograd_ms"] is None else f"{c['winograd_ms']:.3f} ms"
+        times = ", ".join(f"{dnn_conv.path_name(m)} " + ("cannot run" if ms is None else f"{ms:.3f} ms")
+                          for m, ms in c["ms"].items())
         lines.append(f"    {g.N}x{g.C}x{g.H}x{g.W} by {K}x{g.R}x{g.S}, padding {g.ph},{g.pw} "
-                     f"({backend.xp.dtype(dtype).name}): im2col {c['im2col_ms']:.3f} ms, Winograd {winograd}"
-                     f" -> {'Winograd' if c['winograd'] else 'im2col'}")
+                     f"({backend.xp.dtype(dtype).name}): {times} -> {dnn_conv.path_name(c['path'])}")
     return lines
 
 

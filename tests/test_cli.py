@@ -134,7 +134,7 @@ def test_help_lists_the_flags_and_the_environment_variables():
     p = dmlpy("--help")
     assert p.returncode == 0 and p.stderr == ""
     for text in ("-nvargs", "--precision {double,single}", "-gpu, --gpu", "\nenvironment:\n",
-                 "  DMLPY_GPU_WINOGRAD=1|0 Winograd or im2col", "  DMLPY_CACHE=DIR"):
+                 "  DMLPY_GPU_WINOGRAD=0|1|2|4 im2col, Winograd, or Winograd F(2x2)/F(4x4)", "  DMLPY_CACHE=DIR"):
         assert text in p.stdout
 
 

@@ -182,8 +182,8 @@ def test_stats_report_how_each_timed_convolution_geometry_runs(fake, monkeypatch
     from dmlpy.stats import Stats
     monkeypatch.delenv("DMLPY_GPU_WINOGRAD")
     monkeypatch.setattr(dnn_conv, "conv_paths", dnn_conv.ConvPathChooser())
-    monkeypatch.setattr(dnn_conv.conv_paths, "time_ms", lambda step: {"im2col_step": 0.5}.get(step.__name__, 0.25)
-                        if step() else None)
+    monkeypatch.setattr(dnn_conv.conv_paths, "time_ms", lambda step: {"im2col_step": 0.5, "winograd2_step": 0.375}
+                        .get(step.__name__, 0.25) if step() else None)
     stats = Stats(3)
     Session(stdout=io.StringIO(), stats=stats).run_program(parse(
         "X = rand(rows=2, cols=3*7*7, seed=1)\nF = rand(rows=4, cols=3*3*3, seed=2)\n"
@@ -191,11 +191,11 @@ def test_stats_report_how_each_timed_convolution_geometry_runs(fake, monkeypatch
         "Z = conv2d(X, F, input_shape=[2,3,7,7], filter_shape=[4,3,3,3], stride=[2,2], padding=[1,1])\n",
         "paths.dml"), {})
     lines = stats.report().splitlines()
-    i = lines.index("  3x3/5x5 stride-1 convolutions:\tthe faster of im2col and Winograd, timed on each "
+    i = lines.index("  3x3/5x5 stride-1 convolutions:\tthe fastest of im2col and Winograd, timed on each "
                     "geometry's first use")
     # the stride-2 convolution is not eligible: im2col without timing
-    assert lines[i + 1:i + 3] == ["    2x3x7x7 by 4x3x3, padding 1,1 (float64): im2col 0.500 ms, Winograd 0.250 ms"
-                                  " -> Winograd", "Heavy hitter instructions:"]
+    assert lines[i + 1:i + 3] == ["    2x3x7x7 by 4x3x3, padding 1,1 (float64): im2col 0.500 ms, Winograd F(2x2) "
+                                  "0.375 ms, Winograd F(4x4) 0.250 ms -> Winograd F(4x4)", "Heavy hitter instructions:"]
 
 
 # ------------------------------------------------------------------ the CUDA kernels, run on the CPU
@@ -234,16 +234,18 @@ def test_conv_kernels_give_the_numpy_backend_results(geo, dtype, monkeypatch, re
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.WINOGRAD_GEOMETRIES)
-def test_winograd_convolutions_give_the_numpy_backend_results(geo, dtype, monkeypatch, restore_precision):
-    """DMLPY_GPU_WINOGRAD=1: conv2d and both gradients of 3x3 and 5x5 stride-1 geometries through
-    Winograd's tile transforms (CUDA kernels compiled for the CPU) and batched GEMMs agree with the
-    NumPy backend to rounding."""
+@pytest.mark.parametrize("m", ["2", "4"])
+def test_winograd_convolutions_give_the_numpy_backend_results(m, geo, dtype, monkeypatch, restore_precision):
+    """DMLPY_GPU_WINOGRAD=2 or 4: conv2d and both gradients of 3x3 and 5x5 stride-1 geometries
+    through Winograd's tile transforms (generated CUDA kernels compiled for the CPU) and batched
+    GEMMs agree with the NumPy backend to rounding (F(4x4) applies to 3x3 filters only)."""
     calls = ga.conv_calls(geo, dtype)
     reference = calls(lambda a: a)
-    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", m)
     tiles = _count_calls(monkeypatch, "winograd_input")
     got = _on_fake_cupy(calls, dtype)
-    assert len(tiles) == 3                      # forward and both gradients took the Winograd path
+    # forward and both gradients took the Winograd path, with the tile size asked for where it applies
+    assert [t[:2] for t in tiles] == [(geo[5], int(m) if geo[5] == 3 else 2)] * 3
     tol = 1e-12 if dtype == np.float64 else 1e-5
     for name, want in reference.items():
         np.testing.assert_allclose(got[name], want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=name)
@@ -289,13 +291,18 @@ def test_every_kernel_compiles_with_nvrtc_for_the_lent_gpus(real, index):
         ptx = fake_cupy.nvrtc_compile(f"typedef {real} real_t;\ntypedef {index} idx_t;\n{dnn_kernels._SOURCE}")
     except NotImplementedError as e:
         pytest.skip(str(e))
-    from dmlpy.builtins import dnn_winograd
+    from dmlpy.builtins import dnn_winograd_kernels
     with open(dnn_kernels.__file__) as fh:
-        launched = re.findall(r'_launch\(f?"(dmlpy_\w+?)(_\{alpha\})?"', fh.read())
-    names = {base + (f"_{alpha}" if templated else "") for base, templated in launched
-             for alpha in (dnn_winograd.POINTS if templated else [None])}
-    assert len(names) == 11
-    assert names <= set(re.findall(r"\.entry (\w+)\(", ptx))
+        launched = re.findall(r'_launch\(f?"(dmlpy_\w+?)(_\{r\}_\{m\})?"', fh.read())
+    configs = [(r, m) for r, sizes in dnn_winograd_kernels.TILE_SIZES.items() for m in sizes]
+    names = {base + (f"_{r}_{m}" if templated else "") for base, templated in launched
+             for r, m in (configs if templated else [(None, None)])}
+    assert len(names) == 5 + 5 * 3
+    entries = set(re.findall(r"\.entry (\w+)\(", ptx))
+    for r, m in configs:             # each Winograd configuration's source, as dnn_kernels compiles it
+        entries |= set(re.findall(r"\.entry (\w+)\(", fake_cupy.nvrtc_compile(
+            f"typedef {real} real_t;\ntypedef {index} idx_t;\n{dnn_kernels.kernel_source(f'dmlpy_winograd_input_{r}_{m}')}")))
+    assert names <= entries
 
 
 def test_a_kernel_that_does_not_compile_falls_back_to_the_cupy_code(monkeypatch, capfd, restore_precision):
@@ -397,7 +404,7 @@ def _count_calls(monkeypatch, kernel: str) -> list:
     """A list that grows by one each time dnn_kernels.<kernel> is launched (for this test)."""
     calls = []
     real = getattr(dnn_kernels, kernel)
-    monkeypatch.setattr(dnn_kernels, kernel, lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(dnn_kernels, kernel, lambda *a: calls.append(a[:2]) or real(*a))
     return calls
 
 
@@ -439,13 +446,12 @@ def test_conv2d_patch_matrix_is_reused_by_the_filter_gradient_of_the_same_input(
     np.testing.assert_allclose(second, want_dW, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("winograd_faster", [True, False])
-def test_by_default_each_geometry_takes_the_path_its_first_use_timed_faster(winograd_faster, monkeypatch,
-                                                                             restore_precision):
-    """DMLPY_GPU_WINOGRAD unset: the first conv2d of a 3x3/5x5 stride-1 geometry runs a step of
-    both paths on the geometry's shapes (each twice: the second is timed) and the geometry keeps
-    the faster for all three builtins; the patch cache is left as found; results are the NumPy
-    backend's either way."""
+@pytest.mark.parametrize("fastest", [0, 2, 4])
+def test_by_default_each_geometry_takes_the_path_its_first_use_timed_fastest(fastest, monkeypatch, restore_precision):
+    """DMLPY_GPU_WINOGRAD unset: the first conv2d of a 3x3 stride-1 geometry runs a step of each
+    path (im2col, Winograd F(2x2) and F(4x4)) on the geometry's shapes (each twice: the second is
+    timed) and the geometry keeps the fastest for all three builtins; the patch cache is left as
+    found; results are the NumPy backend's whichever it is."""
     from dmlpy.builtins import dnn_conv
     shapes, X, F, D = _conv_problem(ga.WINOGRAD_GEOMETRIES[0], 11)
     want = (dnn_conv.conv2d(X, F, **shapes), dnn_conv.conv2d_backward_filter(X, D, **shapes),
@@ -453,11 +459,12 @@ def test_by_default_each_geometry_takes_the_path_its_first_use_timed_faster(wino
     monkeypatch.delenv("DMLPY_GPU_WINOGRAD")
     monkeypatch.setattr(dnn_conv, "conv_paths", dnn_conv.ConvPathChooser())
     steps = []
+    names = {0: "im2col_step", 2: "winograd2_step", 4: "winograd4_step"}
 
     def fake_time_ms(step):
         steps.append(step.__name__)
         assert step() and step()
-        return 1.0 if (step.__name__ == "winograd_step") == winograd_faster else 2.0
+        return 1.0 if step.__name__ == names[fastest] else 2.0 + len(steps)
     monkeypatch.setattr(dnn_conv.conv_paths, "time_ms", fake_time_ms)
     tiles = _count_calls(monkeypatch, "winograd_input")
     patches = _count_calls(monkeypatch, "im2col")
@@ -468,21 +475,21 @@ def test_by_default_each_geometry_takes_the_path_its_first_use_timed_faster(wino
         assert not dnn_conv.patch_cache.entries
         y = dnn_conv.conv2d(dX, dF, **shapes)
         # one entry: what this conv2d kept for its filter gradient (the timing's own were taken)
-        assert steps == ["im2col_step", "winograd_step"] and len(dnn_conv.patch_cache.entries) == 1
+        assert steps == list(names.values()) and len(dnn_conv.patch_cache.entries) == 1
         tuned = (len(tiles), len(patches))
-        # each step twice: Winograd's makes input tiles for conv2d and for the data gradient, im2col's
+        # each step twice: Winograd's make input tiles for conv2d and for the data gradient, im2col's
         # a patch matrix; then this conv2d by the path chosen
-        assert tuned == ((2 * 2 + 1, 2) if winograd_faster else (2 * 2, 2 + 1))
+        assert tuned == (2 * 2 * 2 + (fastest != 0), 2 + (fastest == 0))
         got = [backend.to_host(y), backend.to_host(dnn_conv.conv2d_backward_filter(dX, dD, **shapes)),
                backend.to_host(dnn_conv.conv2d_backward_data(dF, dD, **shapes))]
         y2 = dnn_conv.conv2d(dX, dF, **shapes)       # measured once per geometry
-        assert steps == ["im2col_step", "winograd_step"]
+        assert steps == list(names.values())
         (choice,) = dnn_conv.conv_paths.choices.values()
-        assert choice == {"winograd": winograd_faster, "im2col_ms": 2.0 if winograd_faster else 1.0,
-                          "winograd_ms": 1.0 if winograd_faster else 2.0}
+        assert choice == {"path": fastest, "ms": {m: 1.0 if m == fastest else 3.0 + i for i, m in enumerate(names)}}
         # after the first conv2d: the filter gradient reuses what it kept; Winograd's data gradient
         # makes tiles of dout (im2col's needs no patches); the second conv2d makes its own
-        assert (len(tiles) - tuned[0], len(patches) - tuned[1]) == ((2, 0) if winograd_faster else (0, 1))
+        assert (len(tiles) - tuned[0], len(patches) - tuned[1]) == ((0, 1) if fastest == 0 else (2, 0))
+        assert all(m == fastest for _, m in tiles[tuned[0]:])
         del y2
     finally:
         undo()
@@ -501,17 +508,18 @@ def test_a_geometry_whose_winograd_kernels_cannot_run_keeps_im2col(monkeypatch, 
         backend.set_precision("double")
         got = backend.to_host(dnn_conv.conv2d(backend.asarray(X), backend.asarray(F), **shapes))
         (choice,) = dnn_conv.conv_paths.choices.values()
-        assert choice["winograd"] is False and choice["winograd_ms"] is None and choice["im2col_ms"] > 0
+        assert choice["path"] == 0 and choice["ms"][0] > 0 and list(choice["ms"].values())[1:] == [None]
     finally:
         undo()
     np.testing.assert_allclose(got, dnn_conv.conv2d(X, F, **shapes), rtol=1e-12)
 
 
-def test_winograd_filter_gradient_reuses_the_forward_input_tiles(monkeypatch, restore_precision):
+@pytest.mark.parametrize("geo, mode", [(4, "1"), (0, "4")])
+def test_winograd_filter_gradient_reuses_the_forward_input_tiles(geo, mode, monkeypatch, restore_precision):
     from dmlpy.builtins import dnn_conv
-    shapes, X, F, D = _conv_problem(ga.WINOGRAD_GEOMETRIES[4], 5)
+    shapes, X, F, D = _conv_problem(ga.WINOGRAD_GEOMETRIES[geo], 5)
     want = dnn_conv.conv2d_backward_filter(X, D, **shapes)
-    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", mode)
     tiles = _count_calls(monkeypatch, "winograd_input")
     undo = fake_cupy.install_checks()
     try:

@@ -114,16 +114,17 @@ def _assert_conv_results_agree_with_numpy(geo, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.WINOGRAD_GEOMETRIES)
-def test_winograd_convolutions_agree_with_numpy(geo, dtype, monkeypatch):
-    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "1")
+@pytest.mark.parametrize("m", ["2", "4"])
+def test_winograd_convolutions_agree_with_numpy(m, geo, dtype, monkeypatch):
+    monkeypatch.setenv("DMLPY_GPU_WINOGRAD", m)
     _assert_conv_results_agree_with_numpy(geo, dtype)
     assert dnn_kernels.failure is None
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_default_times_both_convolution_paths_and_agrees_with_numpy(dtype, monkeypatch):
-    """DMLPY_GPU_WINOGRAD unset: each Winograd-eligible geometry's first use times a step of both
-    paths (both must run: no kernel fell back) and whichever it keeps gives NumPy's results."""
+    """DMLPY_GPU_WINOGRAD unset: each Winograd-eligible geometry's first use times a step of each
+    path (all must run: no kernel fell back) and whichever it keeps gives NumPy's results."""
     from dmlpy.builtins import dnn_conv
     monkeypatch.delenv("DMLPY_GPU_WINOGRAD", raising=False)
     monkeypatch.setattr(dnn_conv, "conv_paths", dnn_conv.ConvPathChooser())
@@ -131,7 +132,7 @@ def test_the_default_times_both_convolution_paths_and_agrees_with_numpy(dtype, m
         _assert_conv_results_agree_with_numpy(geo, dtype)
     choices = list(dnn_conv.conv_paths.choices.values())
     assert len(choices) == len(ga.WINOGRAD_GEOMETRIES)
-    assert all(c["im2col_ms"] > 0 and c["winograd_ms"] is not None and c["winograd_ms"] > 0 for c in choices)
+    assert all(len(c["ms"]) >= 2 and all(ms is not None and ms > 0 for ms in c["ms"].values()) for c in choices)
     assert dnn_kernels.failure is None
 
 

@@ -187,31 +187,42 @@ def _channel_rows(A, c0: int, c1: int, K: int, L: int, buf):
     return dst.reshape(K, n * L)
 
 
-class ConvPathChooser:
-    """On the GPU, whether a convolution geometry takes Winograd (dnn_winograd) or im2col.
+def path_name(m: int) -> str:
+    """A convolution path's name: im2col (m = 0) or Winograd F(m x m, r x r)."""
+    return "im2col" if m == 0 else f"Winograd F({m}x{m})"
 
-    DMLPY_GPU_WINOGRAD=1 or 0 decides for every eligible geometry (3x3 and 5x5, stride 1). By
-    default the first use of a geometry (and precision) times one training step's worth of both:
-    conv2d, then conv2d_backward_filter with what conv2d kept, then conv2d_backward_data, on
-    arrays of the geometry's shapes, each path run twice and its second run timed; the faster is
-    kept for the rest of the process, as cuDNN's benchmark mode does. Dense GEMMs and the tile
-    transforms take the same time whatever the values, so the arrays are constant."""
+
+class ConvPathChooser:
+    """On the GPU, whether a convolution geometry takes im2col or Winograd (dnn_winograd), and
+    which Winograd output block size m: tile_size() answers 0 for im2col, else m.
+
+    DMLPY_GPU_WINOGRAD decides where it says so (dnn_winograd.mode). By default the first use of
+    a geometry (and precision) that has more than one path times one training step's worth of
+    each: conv2d, then conv2d_backward_filter with what conv2d kept, then conv2d_backward_data,
+    on arrays of the geometry's shapes, each path run twice and its second run timed; the
+    fastest is kept for the rest of the process, as cuDNN's benchmark mode does. Dense GEMMs and
+    the tile transforms take the same time whatever the values, so the arrays are constant."""
 
     def __init__(self):
-        self.choices: dict[tuple, dict] = {}   # (geometry, K, dtype char) -> {"winograd": bool, ms...}
+        # (geometry, K, dtype char) -> {"path": m, "ms": {m: milliseconds, or None: cannot run}}
+        self.choices: dict[tuple, dict] = {}
 
-    def use_winograd(self, g: Geometry, K: int, dtype) -> bool:
-        if backend.xp is np or not dnn_winograd.eligible(g):
-            return False
+    def tile_size(self, g: Geometry, K: int, dtype) -> int:
+        sizes = dnn_winograd.tile_sizes(g) if backend.xp is not np else ()
         mode = dnn_winograd.mode()
-        if mode != "auto":
-            return mode == "on"
+        if not sizes or mode == "off":
+            return 0
+        if mode in ("2", "4"):
+            return int(mode) if int(mode) in sizes else sizes[0]
+        candidates = sizes if mode == "on" else (0,) + sizes
+        if len(candidates) == 1:
+            return candidates[0]
         key = (g, K, np.dtype(dtype).char)
         if key not in self.choices:
-            self.choices[key] = self._measure(g, K, np.dtype(dtype))
-        return self.choices[key]["winograd"]
+            self.choices[key] = self._measure(g, K, np.dtype(dtype), candidates)
+        return self.choices[key]["path"]
 
-    def _measure(self, g: Geometry, K: int, dtype) -> dict:
+    def _measure(self, g: Geometry, K: int, dtype, candidates) -> dict:
         xp = backend.xp
         X = xp.full((g.N, g.C * g.H * g.W), 0.5, dtype=dtype)
         F = xp.full((K, g.C * g.R * g.S), 0.25, dtype=dtype)
@@ -223,15 +234,18 @@ class ConvPathChooser:
             _backward_data_im2col(g, K, F, D)
             return True
 
-        def winograd_step():
-            done = dnn_winograd.forward(g, K, X, F)
-            return (done is not None and dnn_winograd.backward_filter(g, K, X, D, done[1]) is not None
-                    and dnn_winograd.backward_data(g, K, F, D) is not None)
+        def winograd_step(m):
+            def step():
+                done = dnn_winograd.forward(g, K, X, F, m)
+                return (done is not None and dnn_winograd.backward_filter(g, K, X, D, m, done[1]) is not None
+                        and dnn_winograd.backward_data(g, K, F, D, m) is not None)
+            step.__name__ = f"winograd{m}_step"
+            return step
 
         # (the im2col step's filter gradient takes what its conv2d kept: the patch cache is left as found)
-        times = {name: self.time_ms(step) for name, step in (("im2col", im2col_step), ("winograd", winograd_step))}
-        return {"winograd": times["winograd"] is not None and times["winograd"] < times["im2col"],
-                "im2col_ms": times["im2col"], "winograd_ms": times["winograd"]}
+        times = {m: self.time_ms(winograd_step(m) if m else im2col_step) for m in candidates}
+        ran = [m for m in candidates if times[m] is not None]
+        return {"path": min(ran, key=lambda m: times[m]) if ran else 0, "ms": times}
 
     @staticmethod
     def time_ms(step):
@@ -312,11 +326,12 @@ def conv2d(input, filter, stride, padding, input_shape, filter_shape):
     g, K = _conv_geometry("conv2d", input_shape, filter_shape, stride, padding)
     check_matrix("conv2d", "input", input, g.N, g.C * g.H * g.W)
     check_matrix("conv2d", "filter", filter, K, g.C * g.R * g.S)
-    if conv_paths.use_winograd(g, K, input.dtype):
-        done = dnn_winograd.forward(g, K, input, filter)
+    m = conv_paths.tile_size(g, K, input.dtype)
+    if m:
+        done = dnn_winograd.forward(g, K, input, filter, m)
         if done is not None:
             out, tiles = done
-            patch_cache.put(input, g, tiles, "winograd")
+            patch_cache.put(input, g, tiles, f"winograd{m}")
             return out
     return _conv2d_im2col(g, K, input, filter)
 
@@ -327,8 +342,9 @@ def conv2d_backward_filter(input, dout, stride, padding, input_shape, filter_sha
     g, K = _conv_geometry("conv2d_backward_filter", input_shape, filter_shape, stride, padding)
     check_matrix("conv2d_backward_filter", "input", input, g.N, g.C * g.H * g.W)
     check_matrix("conv2d_backward_filter", "dout", dout, g.N, K * g.P * g.Q)
-    if conv_paths.use_winograd(g, K, input.dtype):
-        dW = dnn_winograd.backward_filter(g, K, input, dout, patch_cache.take(input, g, "winograd"))
+    m = conv_paths.tile_size(g, K, input.dtype)
+    if m:
+        dW = dnn_winograd.backward_filter(g, K, input, dout, m, patch_cache.take(input, g, f"winograd{m}"))
         if dW is not None:
             return dW
     return _backward_filter_im2col(g, K, input, dout)
@@ -340,8 +356,9 @@ def conv2d_backward_data(filter, dout, stride, padding, input_shape, filter_shap
     g, K = _conv_geometry("conv2d_backward_data", input_shape, filter_shape, stride, padding)
     check_matrix("conv2d_backward_data", "filter", filter, K, g.C * g.R * g.S)
     check_matrix("conv2d_backward_data", "dout", dout, g.N, K * g.P * g.Q)
-    if conv_paths.use_winograd(g, K, dout.dtype):
-        dX = dnn_winograd.backward_data(g, K, filter, dout)
+    m = conv_paths.tile_size(g, K, dout.dtype)
+    if m:
+        dX = dnn_winograd.backward_data(g, K, filter, dout, m)
         if dX is not None:
             return dX
     return _backward_data_im2col(g, K, filter, dout)

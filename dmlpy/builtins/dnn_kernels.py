@@ -1,5 +1,5 @@
 """CUDA kernels of the GPU backend: im2col and col2im for the convolutions, max pooling, and the
-tile transforms of Winograd's F(2x2, 3x3) and F(2x2, 5x5) (dnn_winograd).
+launchers of Winograd's tile transforms (their source: dnn_winograd_kernels).
 
 On CuPy the convolutions would otherwise copy the patch matrix one filter tap at a time
 (AlexNet's 11x11 conv1: 121 copies, and as many again for the gradients), each a kernel
@@ -30,8 +30,9 @@ import sys
 import numpy as np
 
 from .. import backend
+from . import dnn_winograd_kernels
 
-_SOURCE = r"""
+_PRELUDE = r"""
 // a grid-stride loop: any launch size covers all elements
 #define FOR_EACH_ELEMENT(i, total) \
     for (idx_t i = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; i < (total); \
@@ -42,7 +43,9 @@ _SOURCE = r"""
 #define FOR_EACH_COLUMN(col, cols) \
     for (idx_t col = (idx_t)blockIdx.x * (idx_t)blockDim.x + (idx_t)threadIdx.x; col < (cols); \
          col += (idx_t)blockDim.x * (idx_t)gridDim.x)
+"""
 
+_SOURCE = _PRELUDE + r"""
 // A thread per patch-matrix row (c, r, s) (the grid's y), image m and output column q, walking the
 // output rows p: an element's position is decoded (divisions, dear on a GPU) once per P elements.
 extern "C" __global__ void dmlpy_im2col(
@@ -174,114 +177,6 @@ extern "C" __global__ void dmlpy_max_pool_backward(
         dX[i] = (real_t)sum;
     }
 }
-
-// Winograd F(2x2, r x r) for r x r, stride-1 convolutions (dnn_winograd), on tiles of ALPHA = r + 1
-// cells a side. A thread per input tile (channel c, tile t = (image, tile row, tile column)) reads it
-// from the NCHW rows, zero outside the image, and writes V[a*ALPHA + b][c][t] = (B^T d B)[a][b].
-template <int ALPHA>
-__device__ void winograd_input_tiles(
-        const real_t* __restrict__ X, const real_t* __restrict__ BT, real_t* __restrict__ V,
-        idx_t n, idx_t C, idx_t H, idx_t W, idx_t TP, idx_t TQ, idx_t ph, idx_t pw) {
-    const idx_t T = n * TP * TQ;
-    FOR_EACH_ELEMENT(i, C * T) {
-        const idx_t t = i % T, c = i / T;
-        const idx_t tq = t % TQ, tp = (t / TQ) % TP, m = t / (TP * TQ);
-        const real_t* x = X + (m * C + c) * H * W;
-        real_t d[ALPHA][ALPHA], e[ALPHA][ALPHA];
-        for (int a = 0; a < ALPHA; ++a)
-            for (int b = 0; b < ALPHA; ++b) {
-                const idx_t h = 2 * tp + a - ph, w = 2 * tq + b - pw;
-                d[a][b] = (h >= 0 && h < H && w >= 0 && w < W) ? x[h * W + w] : (real_t)0;
-            }
-        for (int a = 0; a < ALPHA; ++a)                  // B^T d
-            for (int b = 0; b < ALPHA; ++b) {
-                real_t sum = 0;
-                for (int k = 0; k < ALPHA; ++k) sum += BT[a * ALPHA + k] * d[k][b];
-                e[a][b] = sum;
-            }
-        for (int a = 0; a < ALPHA; ++a)                  // (B^T d) B
-            for (int b = 0; b < ALPHA; ++b) {
-                real_t sum = 0;
-                for (int k = 0; k < ALPHA; ++k) sum += e[a][k] * BT[b * ALPHA + k];
-                V[((a * ALPHA + b) * C + c) * T + t] = sum;
-            }
-    }
-}
-
-// A thread per (output channel k, tile t): reads the tile's products M[a*ALPHA + b][k][t] and
-// writes the 2x2 output block (A^T m A) where it lies inside the P x Q output image.
-template <int ALPHA>
-__device__ void winograd_output_tiles(
-        const real_t* __restrict__ M, const real_t* __restrict__ AT, real_t* __restrict__ Y,
-        idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) {
-    const idx_t T = n * TP * TQ;
-    FOR_EACH_ELEMENT(i, K * T) {
-        const idx_t t = i % T, k = i / T;
-        const idx_t tq = t % TQ, tp = (t / TQ) % TP, m = t / (TP * TQ);
-        real_t r[2][ALPHA];                               // A^T m
-        for (int a = 0; a < 2; ++a)
-            for (int b = 0; b < ALPHA; ++b) r[a][b] = 0;
-        for (int c = 0; c < ALPHA; ++c)
-            for (int b = 0; b < ALPHA; ++b) {
-                const real_t v = M[((c * ALPHA + b) * K + k) * T + t];
-                r[0][b] += AT[c] * v;
-                r[1][b] += AT[ALPHA + c] * v;
-            }
-        real_t* y = Y + (m * K + k) * P * Q;
-        for (int a = 0; a < 2; ++a)                       // (A^T m) A
-            for (int b = 0; b < 2; ++b) {
-                const idx_t h = 2 * tp + a, w = 2 * tq + b;
-                if (h >= P || w >= Q) continue;
-                real_t sum = 0;
-                for (int c = 0; c < ALPHA; ++c) sum += r[a][c] * AT[b * ALPHA + c];
-                y[h * Q + w] = sum;
-            }
-    }
-}
-
-// For the filter gradient (F(r x r, 2x2): the 2x2 blocks of dout are the "filters"): a thread per
-// (channel k, tile t) reads dout's 2x2 block of the tile, zero outside the P x Q image, and writes
-// D[a*ALPHA + b][k][t] = (G d G^T)[a][b] with G (ALPHA, 2).
-template <int ALPHA>
-__device__ void winograd_dout_tiles(
-        const real_t* __restrict__ dout, const real_t* __restrict__ G, real_t* __restrict__ D,
-        idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) {
-    const idx_t T = n * TP * TQ;
-    FOR_EACH_ELEMENT(i, K * T) {
-        const idx_t t = i % T, k = i / T;
-        const idx_t tq = t % TQ, tp = (t / TQ) % TP, m = t / (TP * TQ);
-        const real_t* d = dout + (m * K + k) * P * Q;
-        real_t x[2][2];
-        for (int a = 0; a < 2; ++a)
-            for (int b = 0; b < 2; ++b) {
-                const idx_t h = 2 * tp + a, w = 2 * tq + b;
-                x[a][b] = (h < P && w < Q) ? d[h * Q + w] : (real_t)0;
-            }
-        for (int a = 0; a < ALPHA; ++a) {
-            const real_t e0 = G[a * 2] * x[0][0] + G[a * 2 + 1] * x[1][0];     // (G d)[a]
-            const real_t e1 = G[a * 2] * x[0][1] + G[a * 2 + 1] * x[1][1];
-            for (int b = 0; b < ALPHA; ++b)
-                D[((a * ALPHA + b) * K + k) * T + t] = e0 * G[b * 2] + e1 * G[b * 2 + 1];
-        }
-    }
-}
-
-#define WINOGRAD_KERNELS(ALPHA) \
-extern "C" __global__ void dmlpy_winograd_input_##ALPHA( \
-        const real_t* X, const real_t* BT, real_t* V, \
-        idx_t n, idx_t C, idx_t H, idx_t W, idx_t TP, idx_t TQ, idx_t ph, idx_t pw) { \
-    winograd_input_tiles<ALPHA>(X, BT, V, n, C, H, W, TP, TQ, ph, pw); \
-} \
-extern "C" __global__ void dmlpy_winograd_output_##ALPHA( \
-        const real_t* M, const real_t* AT, real_t* Y, idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) { \
-    winograd_output_tiles<ALPHA>(M, AT, Y, n, K, P, Q, TP, TQ); \
-} \
-extern "C" __global__ void dmlpy_winograd_dout_##ALPHA( \
-        const real_t* dout, const real_t* G, real_t* D, idx_t n, idx_t K, idx_t P, idx_t Q, idx_t TP, idx_t TQ) { \
-    winograd_dout_tiles<ALPHA>(dout, G, D, n, K, P, Q, TP, TQ); \
-}
-WINOGRAD_KERNELS(4)
-WINOGRAD_KERNELS(6)
 """
 
 _BLOCK = 256
@@ -306,13 +201,21 @@ def enabled() -> bool:
 _INT32_LIMIT = (1 << 31) - _MAX_BLOCKS * _BLOCK
 
 
+def kernel_source(name: str) -> str:
+    """The CUDA source that defines kernel `name` (the Winograd ones are generated per r, m)."""
+    if name.startswith("dmlpy_winograd_"):
+        r, m = name.split("_")[-2:]
+        return _PRELUDE + dnn_winograd_kernels.source(int(r), int(m))
+    return _SOURCE
+
+
 def _kernel(name: str, dtype, index: str):
     key = (backend.xp, name, np.dtype(dtype).char, index)
     kernel = _compiled.get(key)
     if kernel is None:
         real = {np.dtype(np.float64): "double", np.dtype(np.float32): "float"}[np.dtype(dtype)]
         kernel = _compiled[key] = backend.xp.RawKernel(
-            f"typedef {real} real_t;\ntypedef {index} idx_t;\n{_SOURCE}", name)
+            f"typedef {real} real_t;\ntypedef {index} idx_t;\n{kernel_source(name)}", name)
     return kernel
 
 
@@ -370,20 +273,29 @@ def max_pool_backward(g, X, dout, out, lowest: float) -> bool:
                         _sizes(g, X.shape[0])))
 
 
-def winograd_input(X, BT, V, n: int, C: int, H: int, W: int, TP: int, TQ: int, ph: int, pw: int) -> bool:
-    """Images X (n, C*H*W) -> transformed tiles V (alpha*alpha, C, n*TP*TQ) by B^T (alpha, alpha)."""
-    alpha = BT.shape[0]
-    return _launch(f"dmlpy_winograd_input_{alpha}", X.dtype, C * n * TP * TQ, (X, BT, V),
-                   (n, C, H, W, TP, TQ, ph, pw))
+# Winograd F(m x m, r x r) (dnn_winograd; the kernels in dnn_winograd_kernels): alpha = m + r - 1
+
+def winograd_filter(r: int, m: int, F, U, O: int, I: int, flip: bool) -> bool:
+    """Filters F (O, I*r*r), or with flip F (I, O*r*r) turned 180 degrees -> U (alpha^2, O, I)."""
+    return _launch(f"dmlpy_winograd_filter_{r}_{m}", F.dtype, O * I, (F, U), (O, I, int(flip)))
 
 
-def winograd_output(M, AT, Y, n: int, K: int, P: int, Q: int, TP: int, TQ: int) -> bool:
-    """Products M (alpha*alpha, K, n*TP*TQ) -> output images Y (n, K*P*Q) by A^T (2, alpha)."""
-    alpha = AT.shape[1]
-    return _launch(f"dmlpy_winograd_output_{alpha}", M.dtype, K * n * TP * TQ, (M, AT, Y), (n, K, P, Q, TP, TQ))
+def winograd_input(r: int, m: int, X, V, n: int, C: int, H: int, W: int, TP: int, TQ: int,
+                   ph: int, pw: int) -> bool:
+    """Images X (n, C*H*W) -> input tiles V (alpha^2, C, n*TP*TQ), tile (tp, tq) at (m*tp - ph, m*tq - pw)."""
+    return _launch(f"dmlpy_winograd_input_{r}_{m}", X.dtype, C * n * TP * TQ, (X, V), (n, C, H, W, TP, TQ, ph, pw))
 
 
-def winograd_dout(dout, G, D, n: int, K: int, P: int, Q: int, TP: int, TQ: int) -> bool:
-    """dout (n, K*P*Q) -> its transformed 2x2 blocks D (alpha*alpha, K, n*TP*TQ) by G (alpha, 2)."""
-    alpha = G.shape[0]
-    return _launch(f"dmlpy_winograd_dout_{alpha}", dout.dtype, K * n * TP * TQ, (dout, G, D), (n, K, P, Q, TP, TQ))
+def winograd_output(r: int, m: int, M, Y, n: int, K: int, P: int, Q: int, TP: int, TQ: int) -> bool:
+    """Products M (alpha^2, K, n*TP*TQ) -> output images Y (n, K*P*Q)."""
+    return _launch(f"dmlpy_winograd_output_{r}_{m}", M.dtype, K * n * TP * TQ, (M, Y), (n, K, P, Q, TP, TQ))
+
+
+def winograd_dout(r: int, m: int, dout, D, n: int, K: int, P: int, Q: int, TP: int, TQ: int) -> bool:
+    """dout (n, K*P*Q) -> its transformed m x m blocks D (alpha^2, K, n*TP*TQ)."""
+    return _launch(f"dmlpy_winograd_dout_{r}_{m}", dout.dtype, K * n * TP * TQ, (dout, D), (n, K, P, Q, TP, TQ))
+
+
+def winograd_wgrad(r: int, m: int, M, dW, K: int, C: int) -> bool:
+    """Summed tile products M (alpha^2, K, C) -> the filter gradient dW (K, C*r*r)."""
+    return _launch(f"dmlpy_winograd_wgrad_{r}_{m}", M.dtype, K * C, (M, dW), (K, C))
