@@ -16,6 +16,7 @@ environment variable DMLPY_GPU=1. It needs CuPy for the installed CUDA:
 install cupy-cuda11x instead, for CUDA 13.x cupy-cuda13x (CuPy 14 and later).
 """
 import os
+import time
 
 import numpy as np
 
@@ -145,6 +146,19 @@ def synchronize() -> None:
     """Wait until the device has finished all queued work (for timings); no-op on the CPU."""
     if xp is not np:
         xp.cuda.Device().synchronize()
+
+
+def time_ms(step) -> float | None:
+    """Milliseconds of step()'s second run (the first compiles kernels and lets cuBLAS pick its
+    algorithms), waiting for the device around it; None if step() returns false (cannot run).
+    For the GPU paths chosen by timing a shape's first use (convolutions, split-K products)."""
+    if not step():
+        return None
+    synchronize()
+    t0 = time.perf_counter()
+    step()
+    synchronize()
+    return (time.perf_counter() - t0) * 1000
 
 
 def peak_device_bytes() -> int | None:

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from . import backend
+from . import backend, device_gemm
 from .errors import DMLRuntimeError
 from . import frame_ops
 from .values import DMLList, Frame, a_type_name, as_int, format_scalar, type_name
@@ -331,7 +331,7 @@ def matmul(a, b):
     if a.shape[1] != b.shape[0]:
         raise DMLRuntimeError(f"operator %*%: non-conformant matrices {_shape(a)} and {_shape(b)} "
                               f"({a.shape[1]} columns against {b.shape[0]} rows)")
-    return a @ b
+    return a @ b if backend.xp is np else device_gemm.matmul(a, b)
 
 
 def truth(v) -> bool:

@@ -97,6 +97,12 @@ def convolution_path_lines() -> list[str]:
                           for m, ms in c["ms"].items())
         lines.append(f"    {g.N}x{g.C}x{g.H}x{g.W} by {K}x{g.R}x{g.S}, padding {g.ph},{g.pw} "
                      f"({backend.xp.dtype(dtype).name}): {times} -> {dnn_conv.path_name(c['path'])}")
+    from . import device_gemm
+    for (M, K, N, dtype, _, b_rows), c in device_gemm.products.choices.items():
+        times = ", ".join(("plain" if s == 1 else f"split-K {s}") + f" {ms:.3f} ms" for s, ms in c["ms"].items())
+        lines.append(f"  %*% {M}x{K} by {K}x{N}{'' if b_rows else ' (transposed)'} "
+                     f"({backend.xp.dtype(dtype).name}): {times} -> "
+                     + ("plain" if c["split"] == 1 else f"split-K {c['split']}"))
     return lines
 
 

@@ -42,11 +42,12 @@ def test_gpu_gemm_layouts_dry_run_times_every_layer_and_variant():
 
 
 def test_gpu_winograd_dry_run_compares_both_convolution_paths():
-    """The Winograd timing script: on fake_cupy (kernels through g++) both of dmlpy's paths run for
-    each layer, operation and precision, and give the same convolution to rounding."""
+    """The Winograd timing script: on fake_cupy (kernels through g++) im2col and each Winograd tile
+    size run for each layer, operation and precision, and give the same convolution to rounding."""
     out = _run("gpu_winograd.py")
-    rows = re.findall(r"^(conv[2345])\s+(float32|float64)\s+(forward|data grad|filter)(?:\s+[\d.]+){3}\s+[\d.]+x\s+(\S+)$",
-                      out, re.M)
-    assert len(rows) == 24
-    for layer, dtype, op, diff in rows:      # the project's float32 tolerance; 5x5 tiles round more
+    rows = re.findall(r"^(conv[2345])\s+(float32|float64)\s+(forward|data grad|filter)\s+[\d.]+\s+(2x2|4x4)"
+                      r"(?:\s+[\d.]+){2}\s+[\d.]+x\s+(\S+)$", out, re.M)
+    # conv2 (5x5): F(2x2); conv3-5 (3x3): F(2x2) and F(4x4); two precisions, three operations
+    assert len(rows) == (1 + 3 * 2) * 2 * 3 and {r[3] for r in rows if r[0] == "conv2"} == {"2x2"}
+    for layer, dtype, op, tile, diff in rows:      # the project's float32 tolerance
         assert float(diff) < (1e-4 if dtype == "float32" else 1e-12), (layer, dtype, op, diff)

@@ -58,6 +58,7 @@ def restore_precision():
 def im2col_unless_asked(monkeypatch):
     """The convolutions take im2col here whatever the environment says; the Winograd tests ask."""
     monkeypatch.setenv("DMLPY_GPU_WINOGRAD", "0")
+    monkeypatch.setenv("DMLPY_GPU_SPLIT_K", "0")      # likewise plain products unless a test asks
 
 
 @pytest.fixture(autouse=True)
@@ -563,3 +564,75 @@ def test_patch_cache_drops_the_oldest_past_its_limit_and_empties_after_a_run(res
     finally:
         undo()
         del dnn_conv.patch_cache.put
+
+
+# ------------------------------------------------------------------ device products (device_gemm)
+
+def test_split_k_cuts_only_long_products_with_few_output_cells():
+    from dmlpy.device_gemm import split_for
+    # AlexNet's affine layers at batch 128: fc6 forward and data gradient, fc8, fc7; the weight
+    # gradient (inner dimension 128) and the convolutions' products are left alone
+    assert [split_for(*shape) for shape in [(128, 9216, 4096), (128, 4096, 9216), (128, 4096, 1000),
+                                            (128, 4096, 4096), (9216, 128, 4096), (384, 3456, 21632),
+                                            (128, 1000, 4096), (128, 4100, 4096)]] == [16, 4, 8, 8, 1, 1, 1, 4]
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_split_k_gives_the_plain_products_results(transposed, fake, restore_precision):
+    from dmlpy import device_gemm
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((8, 4096))
+    b = rng.standard_normal((30, 4096)).T if transposed else rng.standard_normal((4096, 30))
+    backend.set_precision("double")
+    da = backend.asarray(a)
+    db = backend.asarray(b.T).T if transposed else backend.asarray(b)
+    for s in (2, 4, 8, 16):
+        got = device_gemm.split_k(da, db, s)
+        assert got.shape == (8, 30)
+        np.testing.assert_allclose(backend.to_host(got), a @ b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("split_faster", [True, False])
+def test_each_product_shape_takes_the_way_its_first_use_timed_faster(split_faster, fake, monkeypatch,
+                                                                       restore_precision):
+    """%*% on the device: a product split_for cuts is timed both ways on its shape's first use (the
+    operands' layout is part of the shape) and keeps the faster; other products are plain."""
+    from dmlpy import device_gemm, ops
+    monkeypatch.delenv("DMLPY_GPU_SPLIT_K", raising=False)
+    monkeypatch.setattr(device_gemm, "products", device_gemm.SplitKChooser())
+    timed, splits = [], []
+    monkeypatch.setattr(device_gemm.products, "time_ms",
+                        lambda step: timed.append(1) or (step() and (1.0 if split_faster == (len(timed) == 2) else 2.0)))
+    real_split = device_gemm.split_k
+    monkeypatch.setattr(device_gemm, "split_k", lambda a, b, s: splits.append(s) or real_split(a, b, s))
+    rng = np.random.default_rng(2)
+    a, b, c = rng.standard_normal((8, 4096)), rng.standard_normal((4096, 30)), rng.standard_normal((30, 20))
+    da, db, dc = backend.asarray(a), backend.asarray(b), backend.asarray(c)
+    for _ in range(2):
+        np.testing.assert_allclose(backend.to_host(ops.matmul(da, db)), a @ b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(backend.to_host(ops.matmul(da[:, :30], dc)), a[:, :30] @ c, rtol=1e-12)
+    assert len(timed) == 2 and list(device_gemm.products.choices.values()) == [
+        {"split": 8 if split_faster else 1, "ms": {1: 2.0 if split_faster else 1.0, 8: 1.0 if split_faster else 2.0}}]
+    # the timing ran the split product once, then each of the two products took the way chosen
+    assert splits == [8] * (3 if split_faster else 1)
+
+
+@pytest.mark.parametrize("setting, splits", [("0", []), ("1", [8])])
+def test_split_k_can_be_forced_off_or_on(setting, splits, fake, monkeypatch, restore_precision):
+    from dmlpy import device_gemm, ops
+    monkeypatch.setenv("DMLPY_GPU_SPLIT_K", setting)
+    monkeypatch.setattr(device_gemm, "products", device_gemm.SplitKChooser())
+    seen = []
+    real_split = device_gemm.split_k
+    monkeypatch.setattr(device_gemm, "split_k", lambda a, b, s: seen.append(s) or real_split(a, b, s))
+    a, b = np.ones((4, 4096)), np.full((4096, 3), 0.5)
+    np.testing.assert_array_equal(backend.to_host(ops.matmul(backend.asarray(a), backend.asarray(b))), a @ b)
+    assert seen == splits and not device_gemm.products.choices
+
+
+def test_matmul_nt_is_a_batched_product_with_the_second_operand_transposed(fake, restore_precision):
+    from dmlpy import device_gemm
+    rng = np.random.default_rng(4)
+    A, B = rng.standard_normal((3, 5, 7)), rng.standard_normal((3, 4, 7))
+    got = device_gemm.matmul_nt(fake.asarray(A), fake.asarray(B))
+    np.testing.assert_allclose(backend.to_host(got), A @ B.transpose(0, 2, 1), rtol=1e-12)

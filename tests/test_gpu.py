@@ -137,6 +137,31 @@ def test_the_default_times_both_convolution_paths_and_agrees_with_numpy(dtype, m
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("split", ["0", "1", "auto"])
+def test_device_products_agree_with_numpy(split, dtype, monkeypatch):
+    """device_gemm on the GPU: the batched A B^T as one cuBLAS call (Winograd's filter gradient) and
+    %*% of a long, narrow product plain, split-K, and as timed, against NumPy."""
+    from dmlpy import device_gemm, ops
+    monkeypatch.setenv("DMLPY_GPU_SPLIT_K", split)
+    monkeypatch.setattr(device_gemm, "products", device_gemm.SplitKChooser())
+    rng = np.random.default_rng(9)
+    A, B = rng.standard_normal((3, 50, 700)), rng.standard_normal((3, 40, 700))
+    a, b = rng.standard_normal((64, 8192)), rng.standard_normal((8192, 300))
+    backend.use_cupy()
+    backend.set_precision("single" if dtype == np.float32 else "double")
+    tol = 1e-9 if dtype == np.float64 else 1e-4
+    got = backend.to_host(device_gemm.matmul_nt(backend.asarray(A.reshape(150, 700)).reshape(3, 50, 700),
+                                                backend.asarray(B.reshape(120, 700)).reshape(3, 40, 700)))
+    want = A @ B.transpose(0, 2, 1)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    da, db = backend.asarray(a), backend.asarray(b)
+    for left, right, want in ((da, db, a @ b), (da, backend.asarray(b.T).T, a @ b)):
+        got = backend.to_host(ops.matmul(left, right))
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    assert len(device_gemm.products.choices) == (2 if split == "auto" else 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("geo", ga.POOL_GEOMETRIES)
 def test_max_pool_kernels_agree_with_numpy_and_with_the_tap_by_tap_code(geo, dtype, monkeypatch):
     calls = ga.pool_calls(geo, dtype)

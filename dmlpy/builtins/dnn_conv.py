@@ -249,16 +249,7 @@ class ConvPathChooser:
 
     @staticmethod
     def time_ms(step):
-        """Milliseconds of step's second run (the first compiles kernels and picks GEMM
-        algorithms), or None if it cannot run (a kernel fell back)."""
-        import time
-        if not step():
-            return None
-        backend.synchronize()
-        t0 = time.perf_counter()
-        step()
-        backend.synchronize()
-        return (time.perf_counter() - t0) * 1000
+        return backend.time_ms(step)
 
 
 conv_paths = ConvPathChooser()

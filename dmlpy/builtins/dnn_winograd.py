@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-from .. import backend
+from .. import backend, device_gemm
 from . import dnn_kernels
 from .dnn_winograd_kernels import POINTS, TILE_SIZES, toom_cook  # noqa: F401 (POINTS: for tests)
 
@@ -102,6 +102,6 @@ def backward_filter(g, K: int, X, dout, m: int, V=None):
     D = xp.empty((alpha * alpha, K, g.N * TP * TQ), dtype=dout.dtype)
     if not dnn_kernels.winograd_dout(r, m, xp.ascontiguousarray(dout), D, g.N, K, g.P, g.Q, TP, TQ):
         return None
-    M = xp.matmul(D, V.transpose(0, 2, 1))                     # (alpha^2, K, C)
+    M = device_gemm.matmul_nt(D, V)                            # (alpha^2, K, C), V not copied
     dW = xp.empty((K, g.C * r * r), dtype=dout.dtype)
     return dW if dnn_kernels.winograd_wgrad(r, m, M, dW, K, g.C) else None
