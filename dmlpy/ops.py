@@ -72,7 +72,7 @@ def _scalar_operand(op, v):
     raise DMLRuntimeError(f"operator {op} is not defined for {a_type_name(v)} operand")
 
 
-def _mat_binary(op, fn, a, b, as_double=False):
+def _mat_binary(op, fn, a, b):
     """Apply fn to matrix/scalar operands with DML's rules; returns a matrix. The callers take
     two numbers themselves, so here at least one operand must be a matrix."""
     if _ismat(a):
@@ -86,7 +86,7 @@ def _mat_binary(op, fn, a, b, as_double=False):
             _scalar_operand(op, b)
             raise _bad_operands(op, a, b)
     r = fn(a, b)
-    if as_double or r.dtype != backend.dtype:
+    if r.dtype != backend.dtype:        # (booleans become 0/1 numbers)
         r = r.astype(backend.dtype)
     return r
 
@@ -256,19 +256,31 @@ def _compare(op, pyop, xpfn):
                 raise _bad_operands(op, a, b)
             # SystemDS compares a string with another scalar as strings
             return pyop(a if ta is str else format_scalar(a), b if tb is str else format_scalar(b))
-        return _mat_binary(op, xpfn, a, b, as_double=True)
+        return _mat_binary(op, xpfn, a, b)
     compare.__name__ = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}[op]
     return compare
 
 
 import operator as _operator
 
-lt = _compare("<", _operator.lt, lambda a, b: backend.xp.less(a, b))
-le = _compare("<=", _operator.le, lambda a, b: backend.xp.less_equal(a, b))
-gt = _compare(">", _operator.gt, lambda a, b: backend.xp.greater(a, b))
-ge = _compare(">=", _operator.ge, lambda a, b: backend.xp.greater_equal(a, b))
-eq = _compare("==", _operator.eq, lambda a, b: backend.xp.equal(a, b))
-ne = _compare("!=", _operator.ne, lambda a, b: backend.xp.not_equal(a, b))
+def _cells_as_numbers(ufunc: str):
+    """Cell-wise comparison written straight into a matrix of the backend's dtype (0/1): one pass,
+    where comparing and then converting the booleans took two (ReLU's gradient, (X > 0) * dout,
+    does this on every layer of a network)."""
+    def cells(a, b):
+        xp = backend.xp
+        out = xp.empty(np.broadcast_shapes(getattr(a, "shape", ()), getattr(b, "shape", ())), dtype=backend.dtype)
+        getattr(xp, ufunc)(a, b, out=out)
+        return out
+    return cells
+
+
+lt = _compare("<", _operator.lt, _cells_as_numbers("less"))
+le = _compare("<=", _operator.le, _cells_as_numbers("less_equal"))
+gt = _compare(">", _operator.gt, _cells_as_numbers("greater"))
+ge = _compare(">=", _operator.ge, _cells_as_numbers("greater_equal"))
+eq = _compare("==", _operator.eq, _cells_as_numbers("equal"))
+ne = _compare("!=", _operator.ne, _cells_as_numbers("not_equal"))
 
 
 # --------------------------------------------------------------------- logical
@@ -303,7 +315,7 @@ def _logical(op, a, b):
             a = _logical_scalar(a)
         if not _ismat(b):
             b = _logical_scalar(b)
-        return _mat_binary(op, lambda x, y: cells(x != 0, y != 0), a, b, as_double=True)
+        return _mat_binary(op, lambda x, y: cells(x != 0, y != 0), a, b)
     if op == "&":
         return _as_bool(op, a) and _as_bool(op, b)
     return _as_bool(op, a) or _as_bool(op, b)
