@@ -253,7 +253,7 @@ def bench_dmlpy(precision: str, tf32: bool, size: dict, env: dict, nn: str, time
     # convolution path each timed geometry took is printed after the run instead.
     cmd = [sys.executable, "-c", BENCH_CHILD, "-gpu", "--precision", precision] \
         + (["--allow-tf32"] if tf32 else []) + ["-f", fh.name]
-    rc, lines = run_streaming(cmd, timeout, env, show=r"^(step|ready)|rror|warning|convolutions:|^    \d+x\d+x")
+    rc, lines = run_streaming(cmd, timeout, env, show=r"^(step|ready)|rror|warning|convolutions:|^    \d+x\d+x|%\*%")
     os.unlink(fh.name)
     times = [float(m.group(1)) for m in (re.match(r"step \d+ ms ([\d.Ee+-]+)", l) for l in lines) if m]
     measured = times[1:]                          # the first step compiles CuPy's kernels

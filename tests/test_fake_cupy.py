@@ -586,6 +586,7 @@ def test_split_k_gives_the_plain_products_results(transposed, fake, restore_prec
     backend.set_precision("double")
     da = backend.asarray(a)
     db = backend.asarray(b.T).T if transposed else backend.asarray(b)
+    assert bool(db.flags.c_contiguous) != transposed
     for s in (2, 4, 8, 16):
         got = device_gemm.split_k(da, db, s)
         assert got.shape == (8, 30)

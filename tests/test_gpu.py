@@ -155,7 +155,9 @@ def test_device_products_agree_with_numpy(split, dtype, monkeypatch):
     want = A @ B.transpose(0, 2, 1)
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
     da, db = backend.asarray(a), backend.asarray(b)
-    for left, right, want in ((da, db, a @ b), (da, backend.asarray(b.T).T, a @ b)):
+    db_t = backend.asarray(np.ascontiguousarray(b.T)).T          # the same matrix, stored transposed
+    assert not db_t.flags.c_contiguous
+    for left, right, want in ((da, db, a @ b), (da, db_t, a @ b)):
         got = backend.to_host(ops.matmul(left, right))
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
     assert len(device_gemm.products.choices) == (2 if split == "auto" else 0)
