@@ -16,6 +16,7 @@ Double.toString (NaN is a token too), booleans "true"/"false", strings as they a
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import numpy as np
@@ -28,8 +29,8 @@ from ..values import Frame, a_type_name, is_matrix
 from .registry import builtin
 
 _SEPARATOR = "·"           # between token and code in the metadata (SystemDS's choice)
-_SUPPORTED = ("recode", "dummycode", "bin")
-_KNOWN = _SUPPORTED + ("bin", "hash", "impute", "omit", "word_embedding", "bag_of_words", "udf")
+_SUPPORTED = ("recode", "dummycode", "bin", "hash")
+_KNOWN = _SUPPORTED + ("impute", "omit", "word_embedding", "bag_of_words", "udf")
 # a quoted string, or a bare word (SystemDS's JSON reader takes unquoted keys and values)
 _STRING_OR_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![0-9.])([A-Za-z_][A-Za-z0-9_.\-]*)')
 
@@ -86,9 +87,14 @@ class _Plan:
             if type(count) is not int or count < 1:
                 raise DMLRuntimeError(f"{func}(): numbins must be a positive integer, not {count}")
             self.bins[_column(func, spec, "bin", entry, names)] = (method, count)
+        self.hash = {_column(func, spec, "hash", c, names) for c in spec.get("hash", [])}
+        self.buckets = spec.get("K")          # the hash's bucket count (encode; apply reads meta's)
+        if self.hash and func == "transformencode" and (type(self.buckets) is not int or self.buckets < 1):
+            raise DMLRuntimeError(f"{func}(): hash needs K, the number of buckets, in the spec" if self.buckets is None
+                                  else f"{func}(): hash's K must be a positive integer, not {json.dumps(self.buckets)}")
         self.dummy = {_column(func, spec, "dummycode", c, names) for c in spec.get("dummycode", [])}
         self.recode = ({_column(func, spec, "recode", c, names) for c in spec.get("recode", [])}
-                       | self.dummy) - set(self.bins)
+                       | self.dummy) - set(self.bins) - self.hash
 
 
 # ------------------------------------------------------------------ tokens
@@ -221,6 +227,41 @@ class _Binner:
         return middle
 
 
+class _Hasher:
+    """Feature hashing: a token's code is |String.hashCode % K| + 1 (Java's remainder keeps the
+    sign), so codes need no dictionary; the metadata holds K alone."""
+
+    def __init__(self, buckets: int):
+        self.buckets = buckets
+
+    @classmethod
+    def from_meta(cls, func, entries, j):
+        try:
+            return cls(int(next(e for e in entries if e is not None)))
+        except (StopIteration, ValueError):
+            raise DMLRuntimeError(f"{func}(): meta column {j + 1} does not hold the hash's K") from None
+
+    def size(self) -> int:
+        return self.buckets
+
+    def encode(self, func, column, kind, j) -> np.ndarray:
+        def code(v):
+            t = cell_text(v, kind)
+            if t is None:
+                return np.nan
+            h = _java_string_hash(t)
+            h = h - (1 << 32) if h >= 1 << 31 else h
+            return abs(int(math.fmod(h, self.buckets))) + 1
+        return np.array([code(v) for v in column], dtype=np.float64)
+
+    def meta(self) -> list:
+        return [str(self.buckets)]
+
+    def decoder(self):
+        """The code itself, as SystemDS decodes hashed columns (as text where dummycoded)."""
+        return lambda code: None if code is None else java_double(float(code))
+
+
 def _meta_pairs(func, entries, j):
     for entry in entries:
         if entry is None:
@@ -238,6 +279,8 @@ def _build_coders(func: str, f: Frame, plan: _Plan) -> list:
     for j, column in enumerate(f.columns):
         if j in plan.bins:
             coders.append(_Binner.build(func, column, j, *plan.bins[j]))
+        elif j in plan.hash:
+            coders.append(_Hasher(plan.buckets))
         elif j in plan.recode:
             coders.append(_Recoder.build(column, schema[j]))
         else:
@@ -253,6 +296,8 @@ def _coders_from_meta(func: str, meta, names: list[str], plan: _Plan) -> list:
     for j, entries in enumerate(meta.columns):
         if j in plan.bins:
             coders.append(_Binner.from_meta(func, entries, j, plan.bins[j][0]))
+        elif j in plan.hash:
+            coders.append(_Hasher.from_meta(func, entries, j))
         elif j in plan.recode:
             coders.append(_Recoder.from_meta(func, entries, j))
         else:
@@ -334,7 +379,7 @@ def transformdecode(target, spec, meta):
     for j, width in enumerate(widths):
         block = X[:, at:at + width]
         at += width
-        if coders[j] is None:
+        if coders[j] is None or (j in plan.hash and j not in plan.dummy):   # (a hashed column: its codes)
             columns.append([float(v) for v in block[:, 0]])
             schema.append("FP64")
             continue
