@@ -54,13 +54,17 @@ class DMLList:
 
 
 class Frame:
-    """Placeholder for DML frames (a 2-D table of typed columns)."""
-    __slots__ = ("columns", "names", "schema")
+    """A DML frame: a list of columns (lists of cells, None for null), their names (None: the
+    default C1, C2, ...) and value types (schema). fill: per column, the value transformencode
+    imputed for missing cells (SystemDS keeps it in a frame's column metadata, out of sight of
+    toString), for transformapply to impute with; None where there is none."""
+    __slots__ = ("columns", "names", "schema", "fill")
 
-    def __init__(self, columns, names=None, schema=None):
+    def __init__(self, columns, names=None, schema=None, fill=None):
         self.columns = columns
         self.names = names
         self.schema = schema
+        self.fill = fill
 
 
 def is_matrix(v) -> bool:

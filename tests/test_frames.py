@@ -31,8 +31,19 @@ def test_recode_by_column_name():
      r"recode names column 'name', which the frame does not have \(its columns: C1, C2\)"),
     (F + '[X, M] = transformencode(target=F, spec="{ids:true,recode:[3]}")',
      r"recode names column 3, but the frame has 2"),
-    (F + '[X, M] = transformencode(target=F, spec="{ids:true,impute:[{id:1,method:global_mean}]}")',
-     r"the 'impute' transformation is not supported by dmlpy"),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,bag_of_words:[1]}")',
+     r"the 'bag_of_words' transformation is not supported by dmlpy"),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,recode:[1],impute:[{id:1,method:constant,value:9}]}")',
+     r"transformencode\(\): column 1 is recoded, and its impute value '9' is none of its tokens"),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,impute:[{id:1,method:median}]}")',
+     r'impute needs entries like \{id: 1, method: global_mean\} with a method of global_mean, global_mode, '
+     r'constant, not \{"id": 1, "method": "median"\}'),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,impute:[{id:1,method:constant}]}")',
+     r"impute by constant needs a value"),
+    (F + '[X, M] = transformencode(target=F, spec="{ids:true,impute:[{id:2,method:global_mean}]}")\n'
+     'Y = transformapply(target=F, spec="{ids:true,impute:[{id:2,method:global_mean}]}", meta=rbind(M, M))',
+     r"transformapply\(\): meta carries no imputed value for column 2 \(global_mean\): pass the metadata "
+     r"frame transformencode returned, unchanged"),
     (F + '[X, M] = transformencode(target=F, spec="{ids:true,hash:[1]}")',
      r"transformencode\(\): hash needs K, the number of buckets, in the spec"),
     (F + '[X, M] = transformencode(target=F, spec="{ids:true,hash:[1],K:0}")',

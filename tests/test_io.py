@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import math
 import os
@@ -328,7 +329,25 @@ def test_frame_from_csv_trims_fields_and_has_default_names(tmp_path):
     assert f.columns == [["pad", "b"], ["x", "c"]] and f.names is None
 
 
+@pytest.mark.parametrize("na", ["NA", ["NA", "?"], "NA\u00b7?"])
+def test_frame_from_csv_reads_na_strings_as_null(tmp_path, na):
+    # SystemDS 3.4.0 printed this file, read with naStrings=["NA"], as a 1 / null 2 / c null / a 4
+    (tmp_path / "m.csv").write_text("a,1\nNA,2\nc,NA\n?,4\n")
+    f = dio.read(Ctx(tmp_path), "m.csv", data_type="frame", format="csv", header=False, naStrings=na)
+    question = None if "?" in na else "?"
+    assert f.columns == [["a", None, "c", question], ["1", "2", None, "4"]]
+
+
 # -------------------------------------------------------------- DML level
+def test_dml_list_of_na_strings(tmp_path):
+    (tmp_path / "m.csv").write_text("a,1\nNA,2\nc,-\n")
+    out = io.StringIO()
+    dmlpy.Session(stdout=out, workdir=str(tmp_path)).run(
+        'F = read("m.csv", data_type="frame", format="csv", header=FALSE, naStrings=["NA", "-"])\n'
+        'print(toString(F))\n')
+    assert out.getvalue() == "# FRAME: nrow = 3, ncol = 2\n# C1 C2\n# STRING STRING\na 1\nnull 2\nc null\n\n"
+
+
 def test_dml_program_writes_and_reads(tmp_path):
     out = []
 

@@ -46,7 +46,7 @@ from ..io_formats.files import (FormatError, atomic_write, atomic_write_text, he
                                 remove_if_exists, sources)
 from ..io_formats.javanum import java_trim, parse_double
 from ..io_formats.mtd import author, created, format_mtd, matrix_entries, mtd_path, read_mtd, scalar_entries
-from ..values import Frame, a_type_name, is_matrix, type_name
+from ..values import DMLList, Frame, a_type_name, format_scalar, is_matrix, type_name
 from .registry import builtin
 
 FORMATS = ("text", "csv", "mm", "libsvm", "binary")
@@ -246,17 +246,21 @@ def _read_matrix(path: str, shown: str, fmt: str, params: dict) -> np.ndarray:
 def _na_strings(v) -> list[str]:
     if v is None:
         return []
+    if isinstance(v, DMLList):                          # naStrings=["NA", ""]
+        v = v.items
     if isinstance(v, (list, tuple)):
-        return [str(s) for s in v]
+        return [s if type(s) is str else format_scalar(s) for s in v]
     return str(v).split(_NA_SEP)
 
 
 def _read_frame(path: str, shown: str, fmt: str, params: dict) -> Frame:
-    """A frame of string columns from a csv file (empty cells are null, None)."""
+    """A frame of string columns from a csv file (empty cells, and cells that are one of
+    naStrings, are null: None)."""
     if fmt != "csv":
         raise DMLRuntimeError(f"dmlpy reads frames from csv files only, not format '{fmt}'")
     header = _as_bool(params.get("header", False), "header")
     sep = _as_sep(params.get("sep", ","), "sep")
+    missing = {""} | set(_na_strings(params.get("naStrings")))
     names, rows = None, []
     for name, lineno, line in numbered_lines(sources(path, shown)):
         cells = line.split(sep)
@@ -266,7 +270,7 @@ def _read_frame(path: str, shown: str, fmt: str, params: dict) -> Frame:
         if rows and len(cells) != len(rows[0]):
             raise FormatError(name, lineno, f"row has {len(cells)} fields, the first row {len(rows[0])}")
         trimmed = [java_trim(c) for c in cells]     # (SystemDS trims each field, as String.trim)
-        rows.append([c if c != "" else None for c in trimmed])
+        rows.append([None if c in missing else c for c in trimmed])
     ncol = len(rows[0]) if rows else len(names or [])
     columns = [[r[j] for r in rows] for j in range(ncol)]
     return Frame(columns, names, ["STRING"] * ncol)      # (no header: default names C1, C2, ...)

@@ -29,8 +29,9 @@ from ..values import Frame, a_type_name, is_matrix
 from .registry import builtin
 
 _SEPARATOR = "·"           # between token and code in the metadata (SystemDS's choice)
-_SUPPORTED = ("recode", "dummycode", "bin", "hash")
-_KNOWN = _SUPPORTED + ("impute", "omit", "word_embedding", "bag_of_words", "udf")
+_SUPPORTED = ("recode", "dummycode", "bin", "hash", "impute", "omit")
+_KNOWN = _SUPPORTED + ("word_embedding", "bag_of_words", "udf")
+_IMPUTE_METHODS = ("global_mean", "global_mode", "constant")
 # a quoted string, or a bare word (SystemDS's JSON reader takes unquoted keys and values)
 _STRING_OR_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![0-9.])([A-Za-z_][A-Za-z0-9_.\-]*)')
 
@@ -95,6 +96,21 @@ class _Plan:
         self.dummy = {_column(func, spec, "dummycode", c, names) for c in spec.get("dummycode", [])}
         self.recode = ({_column(func, spec, "recode", c, names) for c in spec.get("recode", [])}
                        | self.dummy) - set(self.bins) - self.hash
+        self.omit = {_column(func, spec, "omit", c, names) for c in spec.get("omit", [])}
+        self.impute = {}                      # column -> (method, the constant's text or None)
+        for entry in spec.get("impute", []):
+            method = entry.get("method") if isinstance(entry, dict) else None
+            if method not in _IMPUTE_METHODS:
+                raise DMLRuntimeError(f"{func}(): impute needs entries like {{id: 1, method: global_mean}} "
+                                      f"with a method of {', '.join(_IMPUTE_METHODS)}, not {json.dumps(entry)}")
+            value = entry.get("value")
+            if method == "constant" and (value is None or isinstance(value, (list, dict))):
+                raise DMLRuntimeError(f"{func}(): impute by constant needs a value: {json.dumps(entry)}")
+            text = None if value is None else value if type(value) is str else \
+                java_double(float(value)) if type(value) is float else json.dumps(value)
+            self.impute[_column(func, spec, "impute", entry, names)] = (method, text)
+        if self.dummy:      # SystemDS 3.4.0 imputes nothing, in any column, where a spec also dummycodes
+            self.impute = {}
 
 
 # ------------------------------------------------------------------ tokens
@@ -262,6 +278,76 @@ class _Hasher:
         return lambda code: None if code is None else java_double(float(code))
 
 
+# ------------------------------------------------------------------ missing values
+
+def _global_fill(func: str, column, kind, j: int, method: str):
+    """The text a global_mean or global_mode imputation fills column j's missing cells with, or
+    None if the column has no values."""
+    if method == "global_mean":
+        values = [_number(func, v, j) for v in column if v is not None]
+        values = [v for v in values if v == v]
+        return java_double(math.fsum(values) / len(values)) if values else None
+    counts: dict = {}
+    for v in column:
+        t = cell_text(v, kind)
+        if t is not None:
+            counts[t] = counts.get(t, 0) + 1
+    best = None       # the first most frequent token in java.util.HashMap's order, as SystemDS
+    for t in _hash_map_order(list(counts)):
+        if best is None or counts[t] > counts[best]:
+            best = t
+    return best
+
+
+def _impute(f: Frame, plan: _Plan, fills: list) -> Frame:
+    """f with each imputed column's missing cells (None) filled (a number for a numeric column)."""
+    schema = f.schema or ["STRING"] * len(f.columns)
+    columns = list(f.columns)
+    for j in plan.impute:
+        fill = fills[j]
+        if fill is not None:
+            value = fill if schema[j] == "STRING" else float(fill)
+            columns[j] = [value if v is None else v for v in columns[j]]
+    return Frame(columns, f.names, f.schema)
+
+
+def _fills_at_encode(func: str, f: Frame, plan: _Plan) -> list:
+    schema = f.schema or ["STRING"] * len(f.columns)
+    fills = [None] * len(f.columns)
+    for j, (method, text) in plan.impute.items():
+        fills[j] = text if method == "constant" else _global_fill(func, f.columns[j], schema[j], j, method)
+    return fills
+
+
+def _fills_at_apply(func: str, meta: Frame, plan: _Plan) -> list:
+    fills = [None] * len(meta.columns)
+    for j, (method, text) in plan.impute.items():
+        if method == "constant":
+            fills[j] = text
+        elif meta.fill is None:
+            raise DMLRuntimeError(f"{func}(): meta carries no imputed value for column {j + 1} ({method}): "
+                                  "pass the metadata frame transformencode returned, unchanged")
+        else:
+            fills[j] = meta.fill[j]
+    return fills
+
+
+def _check_fills(func: str, plan: _Plan, fills: list, coders: list) -> None:
+    """A recoded column's codes come from its cells before imputation: its fill must be one."""
+    for j in plan.impute:
+        if fills[j] is not None and isinstance(coders[j], _Recoder) and fills[j] not in coders[j].codes:
+            raise DMLRuntimeError(f"{func}(): column {j + 1} is recoded, and its impute value '{fills[j]}' "
+                                  "is none of its tokens")
+
+
+def _kept_rows(f: Frame, plan: _Plan):
+    """The rows omit keeps (those with a value in every omitted column), or None: all."""
+    if not plan.omit:
+        return None
+    nrow = len(f.columns[0]) if f.columns else 0
+    return [i for i in range(nrow) if all(f.columns[j][i] is not None for j in plan.omit)]
+
+
 def _meta_pairs(func, entries, j):
     for entry in entries:
         if entry is None:
@@ -340,12 +426,19 @@ def _metadata(f: Frame, coders: list) -> Frame:
 
 @builtin("transformencode", returns=2, named_only=True)
 def transformencode(target, spec):
-    """[X, M] = transformencode(target=F, spec=json): the matrix of F and the metadata frame."""
+    """[X, M] = transformencode(target=F, spec=json): the matrix of F and the metadata frame
+    (imputation first; codes and bins from every row, omitted ones included; omit then drops the
+    rows missing a value in an omitted column)."""
     f = frame_argument("transformencode", target)
     plan = _Plan("transformencode", spec, column_names(f))
-    coders = _build_coders("transformencode", f, plan)
-    X = _encode_columns("transformencode", f, plan, coders)
-    return backend.asarray(X), _metadata(f, coders)
+    kept = _kept_rows(f, plan)
+    fills = _fills_at_encode("transformencode", f, plan)
+    coders = _build_coders("transformencode", f, plan)       # (from the cells as they are)
+    _check_fills("transformencode", plan, fills, coders)
+    X = _encode_columns("transformencode", _impute(f, plan, fills), plan, coders)
+    M = _metadata(f, coders)
+    M.fill = fills if plan.impute else None
+    return backend.asarray(X if kept is None else X[kept]), M
 
 
 @builtin("transformapply", named_only=True)
@@ -357,7 +450,11 @@ def transformapply(target, spec, meta):
     names = column_names(f)
     plan = _Plan("transformapply", spec, names)
     coders = _coders_from_meta("transformapply", meta, names, plan)
-    return backend.asarray(_encode_columns("transformapply", f, plan, coders))
+    kept = _kept_rows(f, plan)
+    fills = _fills_at_apply("transformapply", frame_argument("transformapply", meta), plan)
+    _check_fills("transformapply", plan, fills, coders)
+    X = _encode_columns("transformapply", _impute(f, plan, fills), plan, coders)
+    return backend.asarray(X if kept is None else X[kept])
 
 
 @builtin("transformdecode", named_only=True)
