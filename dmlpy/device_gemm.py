@@ -3,7 +3,8 @@
 Split-K (matmul): a product with few output cells and a long inner dimension leaves most of the GPU
 idle. AlexNet's first affine layer at batch 128, (128 x 9216) %*% (9216 x 4096), is such a product:
 cuBLAS covers the 128 x 4096 output with about a hundred thread blocks, each summing 9216 products
-in turn (an H100 ran it at under a sixth of its float32 rate). Cut the inner dimension into s
+in turn (an H100's profile of the AlexNet step showed such GEMMs at about 7 TFLOP/s, where the
+convolutions' ran at 40-50). Cut the inner dimension into s
 pieces, multiply the pieces as one batched GEMM (s times the blocks) and add the s partial
 products. Whether that pays is measured on each shape's first use (both ways, each run twice and
 the second timed), as the convolutions' paths are (dnn_conv.ConvPathChooser); DMLPY_GPU_SPLIT_K=0

@@ -23,7 +23,7 @@ import os
 
 from .. import backend, device_gemm
 from . import dnn_kernels
-from .dnn_winograd_kernels import POINTS, TILE_SIZES, toom_cook  # noqa: F401 (POINTS: for tests)
+from .dnn_winograd_kernels import TILE_SIZES
 
 
 def tile_sizes(g) -> tuple:
@@ -33,10 +33,6 @@ def tile_sizes(g) -> tuple:
             and dnn_kernels.enabled()):
         return TILE_SIZES[g.R]
     return ()
-
-
-def eligible(g) -> bool:
-    return bool(tile_sizes(g))
 
 
 def mode() -> str:

@@ -75,28 +75,26 @@ def _combination(coefficients, operands) -> str:
     return text[1:] if text[0] == "+" else text
 
 
-def _product(L, R, left: str, right: str, out: str, n: int, k: int, p: int, left_is_const: bool) -> list[str]:
-    """Statements out{i}_{j} = (L R)[i][j] for an n x k times k x p product where one side is a
-    constant matrix (given as Fractions) and the other named variables left/right{i}_{j}."""
-    lines = []
-    for i in range(n):
-        for j in range(p):
-            if left_is_const:
-                expr = _combination([L[i][t] for t in range(k)], [f"{right}{t}_{j}" for t in range(k)])
-            else:
-                expr = _combination([R[t][j] for t in range(k)], [f"{left}{i}_{t}" for t in range(k)])
-            lines.append(f"const real_t {out}{i}_{j} = {expr};")
-    return lines
+def _constant_times(C, var: str, out: str, n: int, k: int, p: int) -> list[str]:
+    """Statements out{i}_{j} = (C V)[i][j]: C a constant n x k matrix (Fractions), V the k x p
+    variables var{t}_{j}."""
+    return [f"const real_t {out}{i}_{j} = "
+            + _combination([C[i][t] for t in range(k)], [f"{var}{t}_{j}" for t in range(k)]) + ";"
+            for i in range(n) for j in range(p)]
 
 
-def _transposed(A):
-    return [list(col) for col in zip(*A)]
+def _times_constant(var: str, C, out: str, n: int, k: int, p: int) -> list[str]:
+    """Statements out{i}_{j} = (V C)[i][j]: V the n x k variables var{i}_{t}, C a constant k x p."""
+    return [f"const real_t {out}{i}_{j} = "
+            + _combination([C[t][j] for t in range(k)], [f"{var}{i}_{t}" for t in range(k)]) + ";"
+            for i in range(n) for j in range(p)]
 
 
-def _sandwich(Lc, inner: str, out: str, rows_in: int, cols_out: int) -> list[str]:
-    """out = Lc . inner . Lc^T for a constant Lc (cols_out x rows_in) and variables inner{i}_{j}."""
-    mid = _product(Lc, None, "", inner, out + "h", cols_out, rows_in, rows_in, True)
-    return mid + _product(None, _transposed(Lc), out + "h", "", out, cols_out, rows_in, cols_out, False)
+def _sandwich(L, inner: str, out: str, rows_in: int, rows_out: int) -> list[str]:
+    """out = L . inner . L^T for a constant L (rows_out x rows_in) and variables inner{i}_{j}."""
+    LT = [list(column) for column in zip(*L)]
+    return (_constant_times(L, inner, out + "h", rows_out, rows_in, rows_in)
+            + _times_constant(out + "h", LT, out, rows_out, rows_in, rows_out))
 
 
 def source(r: int, m: int) -> str:
@@ -104,7 +102,6 @@ def source(r: int, m: int) -> str:
     alpha = m + r - 1
     AT, G, BT = toom_cook(m, r)                   # forward and data gradient
     ATw, Gw, _ = toom_cook(r, m)                  # filter gradient: F(r x r, m x m)
-    A2 = alpha * alpha
     ind = "        "
 
     def block(lines):
@@ -203,9 +200,3 @@ extern "C" __global__ void dmlpy_winograd_wgrad{s}(
 }}
 """
 
-
-KERNELS = ("filter", "input", "output", "dout", "wgrad")
-
-
-def all_sources() -> str:
-    return "".join(source(r, m) for r, sizes in TILE_SIZES.items() for m in sizes)
