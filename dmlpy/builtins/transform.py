@@ -299,14 +299,14 @@ def _global_fill(func: str, column, kind, j: int, method: str):
     return best
 
 
-def _impute(f: Frame, plan: _Plan, fills: list) -> Frame:
+def _impute(func: str, f: Frame, plan: _Plan, fills: list) -> Frame:
     """f with each imputed column's missing cells (None) filled (a number for a numeric column)."""
     schema = f.schema or ["STRING"] * len(f.columns)
     columns = list(f.columns)
     for j in plan.impute:
         fill = fills[j]
         if fill is not None:
-            value = fill if schema[j] == "STRING" else float(fill)
+            value = fill if schema[j] == "STRING" else _number(func, fill, j)
             columns[j] = [value if v is None else v for v in columns[j]]
     return Frame(columns, f.names, f.schema)
 
@@ -427,15 +427,15 @@ def _metadata(f: Frame, coders: list) -> Frame:
 @builtin("transformencode", returns=2, named_only=True)
 def transformencode(target, spec):
     """[X, M] = transformencode(target=F, spec=json): the matrix of F and the metadata frame
-    (imputation first; codes and bins from every row, omitted ones included; omit then drops the
-    rows missing a value in an omitted column)."""
+    (codes and bins from the cells as they are, of every row, omitted ones included; then
+    imputation fills missing cells, and omit drops the rows missing a value in an omitted column)."""
     f = frame_argument("transformencode", target)
     plan = _Plan("transformencode", spec, column_names(f))
     kept = _kept_rows(f, plan)
     fills = _fills_at_encode("transformencode", f, plan)
     coders = _build_coders("transformencode", f, plan)       # (from the cells as they are)
     _check_fills("transformencode", plan, fills, coders)
-    X = _encode_columns("transformencode", _impute(f, plan, fills), plan, coders)
+    X = _encode_columns("transformencode", _impute("transformencode", f, plan, fills), plan, coders)
     M = _metadata(f, coders)
     M.fill = fills if plan.impute else None
     return backend.asarray(X if kept is None else X[kept]), M
@@ -453,7 +453,7 @@ def transformapply(target, spec, meta):
     kept = _kept_rows(f, plan)
     fills = _fills_at_apply("transformapply", frame_argument("transformapply", meta), plan)
     _check_fills("transformapply", plan, fills, coders)
-    X = _encode_columns("transformapply", _impute(f, plan, fills), plan, coders)
+    X = _encode_columns("transformapply", _impute("transformapply", f, plan, fills), plan, coders)
     return backend.asarray(X if kept is None else X[kept])
 
 
