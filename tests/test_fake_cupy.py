@@ -199,6 +199,27 @@ def test_stats_report_how_each_timed_convolution_geometry_runs(fake, monkeypatch
                                   "0.375 ms, Winograd F(4x4) 0.250 ms -> Winograd F(4x4)", "Heavy hitter instructions:"]
 
 
+def test_stats_report_how_each_timed_product_shape_runs(fake, monkeypatch):
+    """-stats lists each %*% shape timed for split-K (a transposed right operand is its own shape);
+    a product split_for leaves alone is not timed."""
+    from dmlpy import device_gemm
+    from dmlpy.interpreter import Session
+    from dmlpy.parser import parse
+    from dmlpy.stats import Stats
+    monkeypatch.setenv("DMLPY_GPU_SPLIT_K", "auto")
+    monkeypatch.setattr(device_gemm, "products", device_gemm.SplitKChooser())
+    timed = []          # each shape times the plain product, then the split one
+    monkeypatch.setattr(device_gemm.products, "time_ms",
+                        lambda step: step() and timed.append(1) is None and (0.75 if len(timed) % 2 else 0.5))
+    stats = Stats(3)
+    Session(stdout=io.StringIO(), stats=stats).run_program(parse(
+        "A = rand(rows=4, cols=4096, seed=1)\nB = rand(rows=4096, cols=3, seed=2)\nC = rand(rows=3, cols=4096, seed=3)\n"
+        "Y = A %*% B\nZ = A %*% t(C)\nW = B %*% C\n", "products.dml"), {})
+    lines = [line for line in stats.report().splitlines() if line.startswith("  %*%")]
+    assert lines == ["  %*% 4x4096 by 4096x3 (float64): plain 0.750 ms, split-K 8 0.500 ms -> split-K 8",
+                     "  %*% 4x4096 by 4096x3 (transposed) (float64): plain 0.750 ms, split-K 8 0.500 ms -> split-K 8"]
+
+
 # ------------------------------------------------------------------ the CUDA kernels, run on the CPU
 
 def _on_fake_cupy(calls, dtype, then=lambda: True) -> dict:
