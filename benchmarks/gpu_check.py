@@ -214,7 +214,7 @@ BENCH_CHILD = """
 import sys
 from dmlpy import cli, stats
 rc = cli.main(sys.argv[1:])
-print("\\n".join(stats.convolution_path_lines()), flush=True)
+print("\\n".join(stats.timed_path_lines()), flush=True)
 sys.exit(rc)
 """
 

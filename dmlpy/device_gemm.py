@@ -40,6 +40,11 @@ def split_for(M: int, K: int, N: int) -> int:
     return s
 
 
+def way_name(s: int) -> str:
+    """How a product ran: plain (s = 1) or split-K into s pieces."""
+    return "plain" if s == 1 else f"split-K {s}"
+
+
 def split_k(a, b, s: int):
     """a @ b as s batched partial products over pieces of the inner dimension, then added."""
     xp = backend.xp

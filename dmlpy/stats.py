@@ -80,11 +80,12 @@ class Stats:
                 f"  host->device transfers:\t{t.to_device} ({_bytes(t.to_device_bytes)})",
                 f"  device->host transfers:\t{t.to_host} ({_bytes(t.to_host_bytes)})",
                 f"  peak device memory (pool):\t{_bytes(peak) if peak is not None else 'unknown'}"] \
-            + convolution_path_lines()
+            + timed_path_lines()
 
 
-def convolution_path_lines() -> list[str]:
-    """How 3x3/5x5 stride-1 convolutions ran on the device, and each timed geometry's choice."""
+def timed_path_lines() -> list[str]:
+    """How 3x3/5x5 stride-1 convolutions ran on the device, each timed geometry's choice, and
+    each matrix product shape timed for split-K."""
     from .builtins import dnn_conv, dnn_winograd
     mode = dnn_winograd.mode()
     lines = ["  3x3/5x5 stride-1 convolutions:\t" + {
@@ -99,10 +100,9 @@ def convolution_path_lines() -> list[str]:
                      f"({backend.xp.dtype(dtype).name}): {times} -> {dnn_conv.path_name(c['path'])}")
     from . import device_gemm
     for (M, K, N, dtype, _, b_rows), c in device_gemm.products.choices.items():
-        times = ", ".join(("plain" if s == 1 else f"split-K {s}") + f" {ms:.3f} ms" for s, ms in c["ms"].items())
+        times = ", ".join(f"{device_gemm.way_name(s)} {ms:.3f} ms" for s, ms in c["ms"].items())
         lines.append(f"  %*% {M}x{K} by {K}x{N}{'' if b_rows else ' (transposed)'} "
-                     f"({backend.xp.dtype(dtype).name}): {times} -> "
-                     + ("plain" if c["split"] == 1 else f"split-K {c['split']}"))
+                     f"({backend.xp.dtype(dtype).name}): {times} -> {device_gemm.way_name(c['split'])}")
     return lines
 
 

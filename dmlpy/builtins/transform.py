@@ -138,6 +138,11 @@ def _hash_map_order(tokens: list[str]) -> list[str]:
     return [tokens[i] for _, i in sorted(buckets)]
 
 
+def _schema(f: Frame) -> list[str]:
+    """f's column value types (a frame without a schema holds strings)."""
+    return f.schema or ["STRING"] * len(f.columns)
+
+
 def _number(func: str, value, column: int) -> float:
     if value is None:
         return float("nan")
@@ -301,7 +306,7 @@ def _global_fill(func: str, column, kind, j: int, method: str):
 
 def _impute(func: str, f: Frame, plan: _Plan, fills: list) -> Frame:
     """f with each imputed column's missing cells (None) filled (a number for a numeric column)."""
-    schema = f.schema or ["STRING"] * len(f.columns)
+    schema = _schema(f)
     columns = list(f.columns)
     for j in plan.impute:
         fill = fills[j]
@@ -312,7 +317,7 @@ def _impute(func: str, f: Frame, plan: _Plan, fills: list) -> Frame:
 
 
 def _fills_at_encode(func: str, f: Frame, plan: _Plan) -> list:
-    schema = f.schema or ["STRING"] * len(f.columns)
+    schema = _schema(f)
     fills = [None] * len(f.columns)
     for j, (method, text) in plan.impute.items():
         fills[j] = text if method == "constant" else _global_fill(func, f.columns[j], schema[j], j, method)
@@ -360,7 +365,7 @@ def _meta_pairs(func, entries, j):
 
 
 def _build_coders(func: str, f: Frame, plan: _Plan) -> list:
-    schema = f.schema or ["STRING"] * len(f.columns)
+    schema = _schema(f)
     coders = []
     for j, column in enumerate(f.columns):
         if j in plan.bins:
@@ -374,8 +379,7 @@ def _build_coders(func: str, f: Frame, plan: _Plan) -> list:
     return coders
 
 
-def _coders_from_meta(func: str, meta, names: list[str], plan: _Plan) -> list:
-    meta = frame_argument(func, meta)
+def _coders_from_meta(func: str, meta: Frame, names: list[str], plan: _Plan) -> list:
     if len(meta.columns) != len(names):
         raise DMLRuntimeError(f"{func}(): meta has {len(meta.columns)} columns, but the frame has {len(names)}")
     coders = []
@@ -394,7 +398,7 @@ def _coders_from_meta(func: str, meta, names: list[str], plan: _Plan) -> list:
 def _encode_columns(func: str, f: Frame, plan: _Plan, coders: list) -> np.ndarray:
     """The matrix of a frame under its columns' coders (None: passed through as numbers); a
     dummycoded column becomes one 0/1 column per code (all zeros for an unknown token)."""
-    schema = f.schema or ["STRING"] * len(f.columns)
+    schema = _schema(f)
     nrow = len(f.columns[0]) if f.columns else 0
     blocks = []
     for j, column in enumerate(f.columns):
@@ -449,9 +453,10 @@ def transformapply(target, spec, meta):
     f = frame_argument("transformapply", target)
     names = column_names(f)
     plan = _Plan("transformapply", spec, names)
+    meta = frame_argument("transformapply", meta)
     coders = _coders_from_meta("transformapply", meta, names, plan)
     kept = _kept_rows(f, plan)
-    fills = _fills_at_apply("transformapply", frame_argument("transformapply", meta), plan)
+    fills = _fills_at_apply("transformapply", meta, plan)
     _check_fills("transformapply", plan, fills, coders)
     X = _encode_columns("transformapply", _impute("transformapply", f, plan, fills), plan, coders)
     return backend.asarray(X if kept is None else X[kept])
